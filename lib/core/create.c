@@ -1,0 +1,175 @@
+/*
+ * create.c: new inodes of every type.  Ownership, set-group-ID inheritance,
+ * umask and default ACLs are applied here because FUSE leaves them to the
+ * filesystem (we ask the kernel not to apply the umask itself).
+ */
+#include <errno.h>
+#include <string.h>
+#include <sys/sysmacros.h>
+
+#include "core/ngfs.h"
+
+static int init_extents(struct ngfs *nf, ext2_ino_t ino, struct ext2_inode_large *inode)
+{
+	ext2_extent_handle_t handle;
+	errcode_t err;
+
+	inode->i_flags |= EXT4_EXTENTS_FL;
+	/* Opening an extent handle on an empty inode writes the tree header. */
+	err = ext2fs_extent_open2(nf->fs, ino, (struct ext2_inode *)inode, &handle);
+	if (err)
+		return ngfs_errno(nf, err, "create", ino);
+	ext2fs_extent_free(handle);
+	return 0;
+}
+
+static void encode_rdev(struct ext2_inode_large *inode, dev_t rdev)
+{
+	unsigned int maj = major(rdev), min = minor(rdev);
+
+	if (maj < 256 && min < 256) {
+		inode->i_block[0] = (maj << 8) | min;
+	} else {
+		inode->i_block[0] = 0;
+		inode->i_block[1] = (min & 0xff) | (maj << 8) | ((min & ~0xffU) << 12);
+	}
+}
+
+/* Regular files and special files: we build the inode ourselves. */
+static int create_plain(struct ngfs *nf, ext2_ino_t dir, const char *name, ext2_ino_t ino,
+			mode_t mode, dev_t rdev, uid_t uid, gid_t gid)
+{
+	struct ext2_inode_large inode;
+	errcode_t err;
+	int ret;
+
+	ngfs_init_inode(nf, &inode, mode, uid, gid);
+	inode.i_links_count = 1;
+	if (S_ISCHR(mode) || S_ISBLK(mode))
+		encode_rdev(&inode, rdev);
+	if (S_ISREG(mode) && ext2fs_has_feature_extents(nf->fs->super) &&
+	    (ret = init_extents(nf, ino, &inode)))
+		return ret;
+	err = ext2fs_write_new_inode(nf->fs, ino, (struct ext2_inode *)&inode);
+	if (err)
+		return ngfs_errno(nf, err, "create", ino);
+	ext2fs_inode_alloc_stats2(nf->fs, ino, +1, 0);
+	ret = ngfs_dir_add(nf, dir, name, ino, mode);
+	if (ret) {
+		ext2fs_inode_alloc_stats2(nf->fs, ino, -1, 0);
+		inode.i_links_count = 0;
+		inode.i_dtime = inode.i_ctime;
+		ngfs_write_inode(nf, ino, &inode);
+	}
+	return ret;
+}
+
+/*
+ * Directories and symlinks: libext2fs builds them (dot entries, inline
+ * directories, fast and slow symlinks); we then set owner, mode and times.
+ */
+static int create_by_lib(struct ngfs *nf, ext2_ino_t dir, const char *name, ext2_ino_t ino,
+			 mode_t mode, const char *target, uid_t uid, gid_t gid)
+{
+	struct ext2_inode_large inode, fresh;
+	errcode_t err;
+	int tries, ret;
+
+	for (tries = 0; tries < 3; tries++) {
+		if (S_ISDIR(mode))
+			err = ext2fs_mkdir(nf->fs, dir, ino, name);
+		else
+			err = ext2fs_symlink(nf->fs, dir, ino, name, target);
+		if (err != EXT2_ET_DIR_NO_SPACE)
+			break;
+		err = ext2fs_expand_dir(nf->fs, dir);
+		if (err)
+			break;
+	}
+	nf->dirty = 1;
+	if (err)
+		return ngfs_errno(nf, err, S_ISDIR(mode) ? "mkdir" : "symlink", dir);
+	if ((ret = ngfs_read_inode(nf, ino, &inode)))
+		return ret;
+	ngfs_init_inode(nf, &fresh, mode, uid, gid);
+	inode.i_mode = mode;
+	ngfs_set_owner(&inode, uid, gid);
+	inode.i_extra_isize = fresh.i_extra_isize;
+	inode.i_atime = fresh.i_atime;
+	inode.i_mtime = fresh.i_mtime;
+	inode.i_ctime = fresh.i_ctime;
+	inode.i_atime_extra = fresh.i_atime_extra;
+	inode.i_mtime_extra = fresh.i_mtime_extra;
+	inode.i_ctime_extra = fresh.i_ctime_extra;
+	inode.i_crtime = fresh.i_crtime;
+	inode.i_crtime_extra = fresh.i_crtime_extra;
+	return ngfs_write_inode(nf, ino, &inode);
+}
+
+int ngfs_create(struct ngfs *nf, ext2_ino_t dir, const char *name, mode_t mode,
+		dev_t rdev, const char *target, const struct ngfs_creds *cr,
+		ext2_ino_t *out)
+{
+	struct ext2_inode_large dinode;
+	ext2_ino_t ino, existing;
+	errcode_t err;
+	uid_t uid = cr->uid;
+	gid_t gid = cr->gid;
+	int acl_applied = 0, ret;
+
+	if ((ret = ngfs_check_writable(nf)) || (ret = ngfs_check_name(name)) ||
+	    (ret = ngfs_read_inode(nf, dir, &dinode)))
+		return ret;
+	if (!LINUX_S_ISDIR(dinode.i_mode))
+		return ENOTDIR;
+	if (!dinode.i_links_count)
+		return ENOENT;
+	if (dinode.i_flags & (EXT2_IMMUTABLE_FL | EXT2_APPEND_FL))
+		return EPERM;
+	if (target && strlen(target) >= nf->fs->blocksize)
+		return ENAMETOOLONG;
+	ret = ngfs_lookup(nf, dir, name, &existing);
+	if (!ret)
+		return EEXIST;
+	if (ret != ENOENT)
+		return ret;
+	if (S_ISDIR(mode) && dinode.i_links_count >= 65000 &&
+	    !ext2fs_has_feature_dir_nlink(nf->fs->super))
+		return EMLINK;
+
+	/* Ownership: BSD group semantics in set-group-ID directories. */
+	if (dinode.i_mode & S_ISGID) {
+		gid = ngfs_inode_gid(&dinode);
+		if (S_ISDIR(mode))
+			mode |= S_ISGID;
+	}
+	if (S_ISREG(mode) && (mode & S_ISGID) && cr->uid != 0 &&
+	    !(cr->in_group && cr->in_group(cr->ctx, gid)))
+		mode &= ~S_ISGID;
+	if (S_ISLNK(mode))
+		mode = S_IFLNK | 0777;
+
+	err = ext2fs_new_inode(nf->fs, dir, mode, NULL, &ino);
+	if (err)
+		return ngfs_errno(nf, err, "new_inode", dir);
+
+	/* Permissions: a default ACL on the parent replaces the umask. */
+	if (!S_ISLNK(mode)) {
+		if (nf->opts.acl && (ret = ngfs_acl_inherit(nf, dir, 0, &mode, &acl_applied)))
+			return ret;
+		if (!acl_applied)
+			mode &= ~(cr->umask & 0777);
+	}
+	if (S_ISDIR(mode) || S_ISLNK(mode))
+		ret = create_by_lib(nf, dir, name, ino, mode, target, uid, gid);
+	else
+		ret = create_plain(nf, dir, name, ino, mode, rdev, uid, gid);
+	if (ret)
+		return ret;
+	if (acl_applied && (ret = ngfs_acl_inherit(nf, dir, ino, &mode, &acl_applied)))
+		return ret;
+	if ((ret = ngfs_dir_touch(nf, dir)))
+		return ret;
+	*out = ino;
+	return 0;
+}

@@ -1,0 +1,464 @@
+/*
+ * data.c: file contents.  Every transfer is two steps: ask fmap.c where the
+ * range lives, then move the bytes with pread/pwrite on the device.  Inline
+ * data (bytes kept inside the inode) is the one exception and goes through
+ * libext2fs' file API.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <linux/falloc.h>
+
+#include "core/ngfs.h"
+
+#define ZERO_CHUNK 65536
+
+/* Exported by libext2fs 1.47 but declared only in its private ext2fsP.h. */
+extern errcode_t ext2fs_inline_data_expand(ext2_filsys fs, ext2_ino_t ino);
+
+static int is_inline(const struct ext2_inode_large *inode)
+{
+	return inode->i_flags & EXT4_INLINE_DATA_FL;
+}
+
+static uint64_t dev_offset(struct ngfs *nf, const struct ngfs_map *map, uint64_t pos)
+{
+	uint64_t bs = nf->fs->blocksize;
+
+	return map->pblk * bs + (pos - map->lblk * bs);
+}
+
+static int dev_zero(struct ngfs *nf, uint64_t off, uint64_t len)
+{
+	static const char zeros[ZERO_CHUNK];
+
+	while (len) {
+		size_t n = len < sizeof(zeros) ? len : sizeof(zeros);
+		int err = fdio_pwrite(nf->fs->io, zeros, n, off);
+		if (err)
+			return err;
+		off += n;
+		len -= n;
+	}
+	return 0;
+}
+
+static int inline_io(struct ngfs *nf, ext2_ino_t ino, struct ext2_inode_large *inode,
+		     int write, char *buf, size_t len, off_t off, size_t *done)
+{
+	ext2_file_t file;
+	unsigned int got = 0;
+	errcode_t err;
+
+	err = ext2fs_file_open2(nf->fs, ino, (struct ext2_inode *)inode,
+				write ? EXT2_FILE_WRITE : 0, &file);
+	if (err)
+		return ngfs_errno(nf, err, write ? "write" : "read", ino);
+	err = ext2fs_file_llseek(file, off, EXT2_SEEK_SET, NULL);
+	if (!err)
+		err = write ? ext2fs_file_write(file, buf, len, &got) :
+			      ext2fs_file_read(file, buf, len, &got);
+	if (!err)
+		err = ext2fs_file_close(file);
+	else
+		ext2fs_file_close(file);
+	*done = got;
+	if (write)
+		nf->dirty = 1;
+	return ngfs_errno(nf, err, write ? "write" : "read", ino);
+}
+
+/* relatime: update atime only when it is older than mtime/ctime or a day old. */
+static void update_atime(struct ngfs *nf, ext2_ino_t ino, struct ext2_inode_large *inode)
+{
+	struct timespec now, at, mt, ct;
+
+	if (nf->readonly || (inode->i_flags & EXT2_NOATIME_FL))
+		return;
+	ngfs_now(&now);
+	ngfs_get_time(inode, NGFS_ATIME, &at);
+	ngfs_get_time(inode, NGFS_MTIME, &mt);
+	ngfs_get_time(inode, NGFS_CTIME, &ct);
+	if (at.tv_sec > mt.tv_sec && at.tv_sec > ct.tv_sec && now.tv_sec - at.tv_sec < 86400)
+		return;
+	ngfs_set_time(nf, inode, NGFS_ATIME, &now);
+	ngfs_write_inode(nf, ino, inode);
+}
+
+int ngfs_read(struct ngfs *nf, ext2_ino_t ino, char *buf, size_t len, off_t off,
+	      size_t *done)
+{
+	struct ext2_inode_large inode;
+	uint64_t bs = nf->fs->blocksize, size, pos, end;
+	int err;
+
+	*done = 0;
+	if ((err = ngfs_check_alive(nf)) || (err = ngfs_read_inode(nf, ino, &inode)))
+		return err;
+	if (LINUX_S_ISDIR(inode.i_mode))
+		return EISDIR;
+	size = EXT2_I_SIZE(&inode);
+	if (off < 0 || (uint64_t)off >= size || !len)
+		return 0;
+	if (len > size - off)
+		len = size - off;
+	if (is_inline(&inode)) {
+		err = inline_io(nf, ino, &inode, 0, buf, len, off, done);
+		goto out;
+	}
+	end = off + len;
+	for (pos = off; pos < end;) {
+		struct ngfs_map map;
+		blk64_t lblk = pos / bs;
+		uint64_t run_end;
+
+		err = ngfs_fmap_get(nf, ino, &inode, lblk, (end - 1) / bs - lblk + 1, &map);
+		if (err)
+			break;
+		run_end = (map.lblk + map.len) * bs;
+		if (run_end > end)
+			run_end = end;
+		if (map.type == NGFS_MAP_MAPPED)
+			err = fdio_pread(nf->fs->io, buf + (pos - off), run_end - pos,
+					 dev_offset(nf, &map, pos));
+		else
+			memset(buf + (pos - off), 0, run_end - pos);
+		if (err) {
+			err = ngfs_errno(nf, err, "read", ino);
+			break;
+		}
+		pos = run_end;
+	}
+	*done = pos - off;
+out:
+	if (*done)
+		err = 0;	/* a short read is still a read */
+	if (!err)
+		update_atime(nf, ino, &inode);
+	return err;
+}
+
+/* Write one mapped run; blocks that were holes or unwritten get their gaps zeroed. */
+static int write_run(struct ngfs *nf, const struct ngfs_map *map, int fresh,
+		     const char *buf, uint64_t pos, uint64_t run_end)
+{
+	uint64_t bs = nf->fs->blocksize;
+	int err;
+
+	if (fresh && pos % bs &&
+	    (err = dev_zero(nf, dev_offset(nf, map, pos - pos % bs), pos % bs)))
+		return err;
+	if ((err = fdio_pwrite(nf->fs->io, buf, run_end - pos, dev_offset(nf, map, pos))))
+		return err;
+	if (fresh && run_end % bs)
+		err = dev_zero(nf, dev_offset(nf, map, run_end), bs - run_end % bs);
+	return err;
+}
+
+int ngfs_write(struct ngfs *nf, ext2_ino_t ino, const char *buf, size_t len,
+	       off_t off, int append, size_t *done)
+{
+	struct ext2_inode_large inode;
+	uint64_t bs = nf->fs->blocksize, pos, end;
+	int err;
+
+	*done = 0;
+	if ((err = ngfs_check_writable(nf)) || (err = ngfs_read_inode(nf, ino, &inode)))
+		return err;
+	if (!LINUX_S_ISREG(inode.i_mode))
+		return LINUX_S_ISDIR(inode.i_mode) ? EISDIR : EINVAL;
+	if (inode.i_flags & EXT2_IMMUTABLE_FL)
+		return EPERM;
+	if ((inode.i_flags & EXT2_APPEND_FL) && !append)
+		return EPERM;
+	if (append)
+		off = EXT2_I_SIZE(&inode);
+	if (off < 0)
+		return EINVAL;
+	if ((uint64_t)off >= nf->max_file_size)
+		return EFBIG;
+	if (len > nf->max_file_size - off)
+		len = nf->max_file_size - off;
+	if (!len)
+		return 0;
+
+	if (is_inline(&inode)) {
+		err = inline_io(nf, ino, &inode, 1, (char *)buf, len, off, done);
+		if (err)
+			return err;
+		if ((err = ngfs_read_inode(nf, ino, &inode)))
+			return err;
+		goto update;
+	}
+	end = off + len;
+	for (pos = off; pos < end;) {
+		struct ngfs_map map;
+		blk64_t lblk = pos / bs, want = (end - 1) / bs - lblk + 1;
+		uint64_t run_end;
+		int fresh = 0;
+
+		if ((err = ngfs_fmap_get(nf, ino, &inode, lblk, want, &map)))
+			break;
+		if (map.type == NGFS_MAP_HOLE) {
+			/* Persist nothing half-done: the inode on disk is current here. */
+			if ((err = ngfs_fmap_alloc(nf, ino, &inode, lblk, map.len, 0)) ||
+			    (err = ngfs_fmap_get(nf, ino, &inode, lblk, map.len, &map)))
+				break;
+			if (map.type == NGFS_MAP_HOLE) {
+				err = ENOSPC;
+				break;
+			}
+			fresh = 1;
+		} else if (map.type == NGFS_MAP_UNWRITTEN) {
+			fresh = 1;
+		}
+		run_end = (map.lblk + map.len) * bs;
+		if (run_end > end)
+			run_end = end;
+		if ((err = write_run(nf, &map, fresh, buf + (pos - off), pos, run_end))) {
+			err = ngfs_errno(nf, err, "write", ino);
+			break;
+		}
+		if (map.type == NGFS_MAP_UNWRITTEN &&
+		    (err = ngfs_fmap_mark_written(nf, ino, &inode, lblk,
+						  (run_end + bs - 1) / bs - lblk)))
+			break;
+		pos = run_end;
+	}
+	*done = pos - off;
+	if (!*done)
+		return err;
+update:
+	if ((uint64_t)off + *done > EXT2_I_SIZE(&inode) &&
+	    (err = ngfs_set_size(nf, &inode, off + *done)))
+		return err;
+	ngfs_touch(nf, &inode, 1);
+	nf->dirty = 1;
+	return ngfs_write_inode(nf, ino, &inode);
+}
+
+/* Zero [off, off+len) inside one block, if that block holds written data. */
+static int zero_partial(struct ngfs *nf, ext2_ino_t ino, struct ext2_inode_large *inode,
+			uint64_t off, uint64_t len)
+{
+	struct ngfs_map map;
+	int err;
+
+	if (!len)
+		return 0;
+	err = ngfs_fmap_get(nf, ino, inode, off / nf->fs->blocksize, 1, &map);
+	if (err || map.type != NGFS_MAP_MAPPED)
+		return err;
+	err = dev_zero(nf, dev_offset(nf, &map, off), len);
+	return err ? ngfs_errno(nf, err, "zero", ino) : 0;
+}
+
+/* Make an inline-data file an ordinary one, for operations on blocks. */
+static int uninline(struct ngfs *nf, ext2_ino_t ino, struct ext2_inode_large *inode)
+{
+	errcode_t err;
+
+	if (!is_inline(inode))
+		return 0;
+	err = ext2fs_inline_data_expand(nf->fs, ino);
+	nf->dirty = 1;
+	if (err)
+		return ngfs_errno(nf, err, "expand_inline", ino);
+	return ngfs_read_inode(nf, ino, inode);
+}
+
+int ngfs_truncate(struct ngfs *nf, ext2_ino_t ino, struct ext2_inode_large *inode,
+		  uint64_t size)
+{
+	uint64_t bs = nf->fs->blocksize, old = EXT2_I_SIZE(inode);
+	int err;
+
+	if (size > nf->max_file_size)
+		return EFBIG;
+	if (is_inline(inode)) {
+		ext2_file_t file;
+		errcode_t e = ext2fs_file_open2(nf->fs, ino, (struct ext2_inode *)inode,
+						EXT2_FILE_WRITE, &file);
+		if (!e) {
+			e = ext2fs_file_set_size2(file, size);
+			if (!e)
+				e = ext2fs_file_close(file);
+			else
+				ext2fs_file_close(file);
+		}
+		nf->dirty = 1;
+		if (e)
+			return ngfs_errno(nf, e, "truncate", ino);
+		if ((err = ngfs_read_inode(nf, ino, inode)))
+			return err;
+	} else if (size < old) {
+		if (size % bs && (err = zero_partial(nf, ino, inode, size, bs - size % bs)))
+			return err;
+		if ((err = ngfs_write_inode(nf, ino, inode)) ||
+		    (err = ngfs_fmap_punch(nf, ino, inode, (size + bs - 1) / bs, ~0ULL)))
+			return err;
+	}
+	if ((err = ngfs_set_size(nf, inode, size)))
+		return err;
+	nf->dirty = 1;
+	return 0;
+}
+
+static int punch_range(struct ngfs *nf, ext2_ino_t ino, struct ext2_inode_large *inode,
+		       uint64_t off, uint64_t end)
+{
+	uint64_t bs = nf->fs->blocksize;
+	uint64_t first_full = (off + bs - 1) / bs, end_full = end / bs;
+	int err;
+
+	if (first_full > end_full) {	/* inside a single block */
+		return zero_partial(nf, ino, inode, off, end - off);
+	}
+	if ((err = zero_partial(nf, ino, inode, off, first_full * bs - off)) ||
+	    (err = zero_partial(nf, ino, inode, end_full * bs, end - end_full * bs)))
+		return err;
+	if (end_full > first_full &&
+	    ((err = ngfs_write_inode(nf, ino, inode)) ||
+	     (err = ngfs_fmap_punch(nf, ino, inode, first_full, end_full - first_full))))
+		return err;
+	return 0;
+}
+
+int ngfs_fallocate(struct ngfs *nf, ext2_ino_t ino, int mode, off_t off, off_t len)
+{
+	struct ext2_inode_large inode;
+	uint64_t bs = nf->fs->blocksize, end, size;
+	int err;
+
+	if (mode & ~(FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE | FALLOC_FL_ZERO_RANGE))
+		return EOPNOTSUPP;
+	if ((mode & FALLOC_FL_PUNCH_HOLE) && (mode & FALLOC_FL_ZERO_RANGE))
+		return EOPNOTSUPP;
+	if (off < 0 || len <= 0)
+		return EINVAL;
+	if ((err = ngfs_check_writable(nf)) || (err = ngfs_read_inode(nf, ino, &inode)))
+		return err;
+	if (!LINUX_S_ISREG(inode.i_mode))
+		return LINUX_S_ISDIR(inode.i_mode) ? EISDIR : ENODEV;
+	if (inode.i_flags & EXT2_IMMUTABLE_FL)
+		return EPERM;
+	if ((inode.i_flags & EXT2_APPEND_FL) && (mode & ~FALLOC_FL_KEEP_SIZE))
+		return EPERM;
+	end = (uint64_t)off + len;
+	if (end > nf->max_file_size || end < (uint64_t)off)
+		return EFBIG;
+	if ((err = uninline(nf, ino, &inode)))
+		return err;
+	size = EXT2_I_SIZE(&inode);
+
+	if (mode & FALLOC_FL_PUNCH_HOLE) {
+		if ((uint64_t)off >= size)
+			return 0;
+		if (end > size)
+			end = size;
+		err = punch_range(nf, ino, &inode, off, end);
+	} else {
+		/* Like the kernel, unwritten extents need an extent-mapped file. */
+		if (!(inode.i_flags & EXT4_EXTENTS_FL))
+			return EOPNOTSUPP;
+		if (mode & FALLOC_FL_ZERO_RANGE) {
+			uint64_t rend = end < size ? end : size;
+			if ((uint64_t)off < rend &&
+			    (err = punch_range(nf, ino, &inode, off, rend)))
+				return err;
+		}
+		err = ngfs_fmap_alloc(nf, ino, &inode, off / bs,
+				      (end + bs - 1) / bs - off / bs, 1);
+		if (err)
+			return err;
+		if (!(mode & FALLOC_FL_KEEP_SIZE) && end > size &&
+		    (err = ngfs_set_size(nf, &inode, end)))
+			return err;
+	}
+	if (err)
+		return err;
+	ngfs_touch(nf, &inode, 1);
+	nf->dirty = 1;
+	return ngfs_write_inode(nf, ino, &inode);
+}
+
+int ngfs_seek(struct ngfs *nf, ext2_ino_t ino, off_t off, int whence, off_t *res)
+{
+	struct ext2_inode_large inode;
+	uint64_t bs = nf->fs->blocksize, size, pos;
+	int err;
+
+	if ((err = ngfs_check_alive(nf)) || (err = ngfs_read_inode(nf, ino, &inode)))
+		return err;
+	size = EXT2_I_SIZE(&inode);
+	if (off < 0 || (uint64_t)off >= size)
+		return ENXIO;
+	if (is_inline(&inode)) {
+		*res = whence == SEEK_DATA ? off : (off_t)size;
+		return 0;
+	}
+	for (pos = off; pos < size;) {
+		struct ngfs_map map;
+		blk64_t lblk = pos / bs;
+		int data;
+
+		err = ngfs_fmap_get(nf, ino, &inode, lblk, (size - 1) / bs - lblk + 1, &map);
+		if (err)
+			return err;
+		/* Unwritten extents read as zeros: they count as holes, as in ext4. */
+		data = map.type == NGFS_MAP_MAPPED;
+		if (data == (whence == SEEK_DATA)) {
+			*res = pos;
+			return 0;
+		}
+		pos = (map.lblk + map.len) * bs;
+	}
+	if (whence == SEEK_DATA)
+		return ENXIO;
+	*res = size;
+	return 0;
+}
+
+int ngfs_copy_range(struct ngfs *nf, ext2_ino_t in, off_t off_in, ext2_ino_t out,
+		    off_t off_out, size_t len, size_t *done)
+{
+	size_t chunk = 1 << 20, got, put;
+	char *buf;
+	int err = 0;
+
+	*done = 0;
+	buf = malloc(chunk);
+	if (!buf)
+		return ENOMEM;
+	while (*done < len) {
+		size_t n = len - *done < chunk ? len - *done : chunk;
+		if ((err = ngfs_read(nf, in, buf, n, off_in + *done, &got)) || !got)
+			break;
+		if ((err = ngfs_write(nf, out, buf, got, off_out + *done, 0, &put)))
+			break;
+		*done += put;
+		if (put < got)
+			break;
+	}
+	free(buf);
+	return *done ? 0 : err;
+}
+
+int ngfs_bmap(struct ngfs *nf, ext2_ino_t ino, uint64_t lblk, uint64_t *pblk)
+{
+	struct ext2_inode_large inode;
+	struct ngfs_map map;
+	int err;
+
+	if ((err = ngfs_check_alive(nf)) || (err = ngfs_read_inode(nf, ino, &inode)))
+		return err;
+	if (is_inline(&inode)) {
+		*pblk = 0;
+		return 0;
+	}
+	if ((err = ngfs_fmap_get(nf, ino, &inode, lblk, 1, &map)))
+		return err;
+	*pblk = map.type == NGFS_MAP_MAPPED ? map.pblk : 0;
+	return 0;
+}

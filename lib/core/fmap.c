@@ -1,0 +1,217 @@
+/*
+ * fmap.c: the file mapping layer.  One verb answers "where does logical
+ * block L of this file live, and for how many blocks is the answer the
+ * same?" (a hole, a written extent or an unwritten extent); a few more
+ * allocate, convert and free ranges.  The classic data path (data.c) and
+ * the iomap protocol both stand on these.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "core/ngfs.h"
+
+/* How far a block-mapped lookup scans in one call. */
+#define BLOCKMAP_SCAN 1024
+
+static int valid_range(struct ngfs *nf, blk64_t pblk, blk64_t len)
+{
+	return pblk >= nf->fs->super->s_first_data_block && pblk + len > pblk &&
+	       pblk + len <= ext2fs_blocks_count(nf->fs->super);
+}
+
+static void set_map(struct ngfs_map *map, blk64_t lblk, blk64_t len,
+		    enum ngfs_map_type type, blk64_t pblk)
+{
+	map->lblk = lblk;
+	map->len = len;
+	map->type = type;
+	map->pblk = pblk;
+}
+
+static int fmap_extents(struct ngfs *nf, ext2_ino_t ino, struct ext2_inode_large *inode,
+			blk64_t lblk, blk64_t maxlen, struct ngfs_map *map)
+{
+	ext2_extent_handle_t h;
+	struct ext2fs_extent ext;
+	errcode_t err;
+	int steps, ret = 0;
+
+	err = ext2fs_extent_open2(nf->fs, ino, (struct ext2_inode *)inode, &h);
+	if (err)
+		return ngfs_errno(nf, err, "fmap", ino);
+	err = ext2fs_extent_goto2(h, 0, lblk);
+	if (err && err != EXT2_ET_EXTENT_NOT_FOUND) {
+		ret = ngfs_errno(nf, err, "fmap", ino);
+		goto out;
+	}
+	err = ext2fs_extent_get(h, EXT2_EXTENT_CURRENT, &ext);
+	/* Walk right until an extent ends past lblk (bounded: corrupt trees). */
+	for (steps = 0; !err && ext.e_lblk + ext.e_len <= lblk && steps < 1024; steps++)
+		err = ext2fs_extent_get(h, EXT2_EXTENT_NEXT_LEAF, &ext);
+	if (err || ext.e_lblk + ext.e_len <= lblk) {
+		/* No extent at or after lblk: a hole to the end. */
+		set_map(map, lblk, maxlen, NGFS_MAP_HOLE, 0);
+		goto out;
+	}
+	if (ext.e_lblk > lblk) {
+		blk64_t gap = ext.e_lblk - lblk;
+		set_map(map, lblk, gap < maxlen ? gap : maxlen, NGFS_MAP_HOLE, 0);
+		goto out;
+	}
+	if (!valid_range(nf, ext.e_pblk, ext.e_len)) {
+		ret = ngfs_corrupt(nf, "fmap", ino, "extent points outside the filesystem");
+		goto out;
+	}
+	{
+		blk64_t skip = lblk - ext.e_lblk, len = ext.e_len - skip;
+		set_map(map, lblk, len < maxlen ? len : maxlen,
+			(ext.e_flags & EXT2_EXTENT_FLAGS_UNINIT) ? NGFS_MAP_UNWRITTEN :
+								   NGFS_MAP_MAPPED,
+			ext.e_pblk + skip);
+	}
+out:
+	ext2fs_extent_free(h);
+	return ret;
+}
+
+static int fmap_blockmap(struct ngfs *nf, ext2_ino_t ino, struct ext2_inode_large *inode,
+			 blk64_t lblk, blk64_t maxlen, struct ngfs_map *map)
+{
+	blk64_t i, first = 0, pblk;
+	errcode_t err;
+
+	if (maxlen > BLOCKMAP_SCAN)
+		maxlen = BLOCKMAP_SCAN;
+	for (i = 0; i < maxlen; i++) {
+		pblk = 0;
+		err = ext2fs_bmap2(nf->fs, ino, (struct ext2_inode *)inode, NULL, 0, lblk + i,
+				   NULL, &pblk);
+		if (err == EXT2_ET_FILE_TOO_BIG && i) {
+			break;
+		} else if (err == EXT2_ET_FILE_TOO_BIG) {
+			pblk = 0;	/* past the addressable range: a hole */
+		} else if (err) {
+			return ngfs_errno(nf, err, "fmap", ino);
+		}
+		if (pblk && !valid_range(nf, pblk, 1))
+			return ngfs_corrupt(nf, "fmap", ino, "block pointer outside the filesystem");
+		if (i == 0)
+			first = pblk;
+		else if (first ? pblk != first + i : pblk != 0)
+			break;
+	}
+	set_map(map, lblk, i ? i : 1, first ? NGFS_MAP_MAPPED : NGFS_MAP_HOLE, first);
+	return 0;
+}
+
+int ngfs_fmap_get(struct ngfs *nf, ext2_ino_t ino, struct ext2_inode_large *inode,
+		  blk64_t lblk, blk64_t maxlen, struct ngfs_map *map)
+{
+	if (!maxlen)
+		maxlen = 1;
+	if (inode->i_flags & EXT4_EXTENTS_FL)
+		return fmap_extents(nf, ino, inode, lblk, maxlen, map);
+	return fmap_blockmap(nf, ino, inode, lblk, maxlen, map);
+}
+
+/*
+ * Allocate the holes in [lblk, lblk+len).  Written-to-be blocks are
+ * allocated initialized (the caller writes or zeroes every byte of them);
+ * fallocate asks for unwritten extents, which read as zeros.  The on-disk
+ * inode is updated; INODE is re-read.
+ */
+int ngfs_fmap_alloc(struct ngfs *nf, ext2_ino_t ino, struct ext2_inode_large *inode,
+		    blk64_t lblk, blk64_t len, int unwritten)
+{
+	errcode_t err = 0;
+	int ret;
+
+	if (inode->i_flags & EXT4_EXTENTS_FL) {
+		err = ext2fs_fallocate(nf->fs, unwritten ? EXT2_FALLOCATE_FORCE_UNINIT :
+					       EXT2_FALLOCATE_FORCE_INIT,
+				       ino, (struct ext2_inode *)inode, ~0ULL, lblk, len);
+	} else if (unwritten) {
+		return EOPNOTSUPP;	/* no unwritten state in block maps */
+	} else {
+		blk64_t i, pblk;
+		for (i = 0; i < len && !err; i++) {
+			pblk = 0;
+			err = ext2fs_bmap2(nf->fs, ino, (struct ext2_inode *)inode, NULL,
+					   BMAP_ALLOC, lblk + i, NULL, &pblk);
+		}
+	}
+	nf->dirty = 1;
+	ret = ngfs_read_inode(nf, ino, inode);
+	if (err)
+		return ngfs_errno(nf, err, "allocate", ino);
+	return ret;
+}
+
+/* Unwritten blocks in [lblk, lblk+len) now hold data: mark them written. */
+int ngfs_fmap_mark_written(struct ngfs *nf, ext2_ino_t ino,
+			   struct ext2_inode_large *inode, blk64_t lblk, blk64_t len)
+{
+	ext2_extent_handle_t h;
+	struct ext2fs_extent ext;
+	blk64_t cur = lblk, end = lblk + len;
+	errcode_t err;
+	int ret;
+
+	if (!(inode->i_flags & EXT4_EXTENTS_FL))
+		return 0;
+	err = ext2fs_extent_open2(nf->fs, ino, (struct ext2_inode *)inode, &h);
+	if (err)
+		return ngfs_errno(nf, err, "mark_written", ino);
+	while (cur < end && !err) {
+		blk64_t ext_end, stop, i;
+
+		err = ext2fs_extent_goto2(h, 0, cur);
+		if (!err)
+			err = ext2fs_extent_get(h, EXT2_EXTENT_CURRENT, &ext);
+		if (err)
+			break;
+		ext_end = ext.e_lblk + ext.e_len;
+		if (cur < ext.e_lblk || cur >= ext_end) {
+			cur++;
+			continue;
+		}
+		if (!(ext.e_flags & EXT2_EXTENT_FLAGS_UNINIT)) {
+			cur = ext_end;
+			continue;
+		}
+		if (cur == ext.e_lblk && end >= ext_end) {
+			ext.e_flags &= ~EXT2_EXTENT_FLAGS_UNINIT;
+			err = ext2fs_extent_replace(h, 0, &ext);
+			cur = ext_end;
+			continue;
+		}
+		stop = end < ext_end ? end : ext_end;
+		for (i = cur; i < stop && !err; i++)
+			err = ext2fs_extent_set_bmap(h, i, ext.e_pblk + (i - ext.e_lblk), 0);
+		cur = stop;
+	}
+	ext2fs_extent_free(h);
+	nf->dirty = 1;
+	ret = ngfs_read_inode(nf, ino, inode);
+	if (err)
+		return ngfs_errno(nf, err, "mark_written", ino);
+	return ret;
+}
+
+/* Free the blocks of [lblk, lblk+len); INODE is re-read. */
+int ngfs_fmap_punch(struct ngfs *nf, ext2_ino_t ino, struct ext2_inode_large *inode,
+		    blk64_t lblk, blk64_t len)
+{
+	errcode_t err;
+	int ret;
+
+	if (!len)
+		return 0;
+	err = ext2fs_punch(nf->fs, ino, (struct ext2_inode *)inode, NULL, lblk,
+			   len == ~0ULL ? ~0ULL : lblk + len - 1);
+	nf->dirty = 1;
+	ret = ngfs_read_inode(nf, ino, inode);
+	if (err)
+		return ngfs_errno(nf, err, "punch", ino);
+	return ret;
+}

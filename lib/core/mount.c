@@ -1,0 +1,341 @@
+/*
+ * mount.c: opening the filesystem, deciding what we can safely serve,
+ * flushing it, closing it, and statfs.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <e2p/e2p.h>
+#include <et/com_err.h>
+
+#include "core/ngfs.h"
+
+#ifndef EXT4_FEATURE_INCOMPAT_CASEFOLD
+#define EXT4_FEATURE_INCOMPAT_CASEFOLD 0x20000
+#endif
+#ifndef EXT4_FEATURE_RO_COMPAT_VERITY
+#define EXT4_FEATURE_RO_COMPAT_VERITY 0x8000
+#endif
+#ifndef EXT4_FEATURE_RO_COMPAT_ORPHAN_PRESENT
+#define EXT4_FEATURE_RO_COMPAT_ORPHAN_PRESENT 0x10000
+#endif
+
+/* Incompat features we cannot even read correctly: the mount is refused. */
+#define REFUSE_INCOMPAT (EXT4_FEATURE_INCOMPAT_ENCRYPT | EXT4_FEATURE_INCOMPAT_CASEFOLD | \
+			 EXT3_FEATURE_INCOMPAT_JOURNAL_DEV)
+/* Features we can read but not keep consistent when writing: read-only. */
+#define RO_INCOMPAT (EXT3_FEATURE_INCOMPAT_RECOVER | EXT4_FEATURE_INCOMPAT_MMP | \
+		     EXT4_FEATURE_INCOMPAT_EA_INODE)
+#define RO_RO_COMPAT (EXT4_FEATURE_RO_COMPAT_QUOTA | EXT4_FEATURE_RO_COMPAT_VERITY | \
+		      EXT4_FEATURE_RO_COMPAT_BIGALLOC | EXT4_FEATURE_RO_COMPAT_SHARED_BLOCKS | \
+		      EXT4_FEATURE_RO_COMPAT_ORPHAN_PRESENT | \
+		      EXT4_FEATURE_RO_COMPAT_PROJECT | EXT4_FEATURE_RO_COMPAT_REPLICA)
+
+static const char *first_feature(int compat_type, uint32_t mask)
+{
+	int bit;
+
+	for (bit = 0; bit < 32; bit++)
+		if (mask & (1U << bit))
+			return e2p_feature2string(compat_type, 1U << bit);
+	return "unknown";
+}
+
+static uint64_t max_file_size(ext2_filsys fs)
+{
+	uint64_t bs = fs->blocksize, a = bs / 4, blocks;
+
+	if (ext2fs_has_feature_extents(fs->super))
+		return ((1ULL << 32) - 1) * bs;
+	blocks = EXT2_NDIR_BLOCKS + a + a * a + a * a * a;
+	/* Without huge_file, i_blocks counts 512-byte sectors in 32 bits. */
+	if (!ext2fs_has_feature_huge_file(fs->super) && blocks > (1ULL << 32) / (bs / 512))
+		blocks = (1ULL << 32) / (bs / 512) - (a + 2);	/* room for map blocks */
+	return blocks * bs;
+}
+
+/* Decide whether a writable mount is safe; returns the reason if not. */
+static const char *write_blocker(struct ngfs *nf, char *buf, size_t len)
+{
+	struct ext2_super_block *sb = nf->fs->super;
+
+	if (sb->s_feature_incompat & RO_INCOMPAT) {
+		uint32_t m = sb->s_feature_incompat & RO_INCOMPAT;
+		if (m & EXT3_FEATURE_INCOMPAT_RECOVER)
+			return "the journal needs recovery (journal replay is not implemented; run e2fsck or mount with the kernel)";
+		snprintf(buf, len, "feature '%s' is not supported for writing",
+			 first_feature(E2P_FEATURE_INCOMPAT, m));
+		return buf;
+	}
+	if (sb->s_feature_ro_compat & RO_RO_COMPAT) {
+		snprintf(buf, len, "feature '%s' is not supported for writing",
+			 first_feature(E2P_FEATURE_RO_INCOMPAT,
+				       sb->s_feature_ro_compat & RO_RO_COMPAT));
+		return buf;
+	}
+	if (sb->s_feature_ro_compat & ~EXT2_LIB_FEATURE_RO_COMPAT_SUPP) {
+		snprintf(buf, len, "unknown read-only-compatible feature '%s'",
+			 first_feature(E2P_FEATURE_RO_INCOMPAT,
+				       sb->s_feature_ro_compat & ~EXT2_LIB_FEATURE_RO_COMPAT_SUPP));
+		return buf;
+	}
+	if (sb->s_creator_os == EXT2_OS_HURD)
+		return "filesystem was created by GNU Hurd (its inode layout is not supported for writing)";
+	if (sb->s_state & EXT2_ERROR_FS)
+		return "the filesystem has errors recorded; run e2fsck";
+	if (sb->s_last_orphan)
+		return "orphan inodes from an unclean shutdown are pending; run e2fsck";
+	if (ext2fs_has_feature_journal(sb) && !sb->s_journal_inum)
+		return "the filesystem has an external journal";
+	return NULL;
+}
+
+static int open_fs(const struct fdio_target *dev, int flags, ext2_filsys *fs)
+{
+	char name[96];
+
+	fdio_name(dev, name, sizeof(name));
+	return ext2fs_open2(name, NULL, flags, 0, 0, fdio_io_manager, fs);
+}
+
+int ngfs_open(struct ngfs *nf, const struct fdio_target *dev, const char *device,
+	      const struct ngfs_options *opts, char *msg, size_t msglen)
+{
+	int flags = EXT2_FLAG_64BITS | EXT2_FLAG_SKIP_MMP;
+	struct ext2_inode_large root;
+	static char reason[256];
+	const char *blocker;
+	errcode_t err;
+
+	static int tables;
+
+	if (!tables++)
+		initialize_ext2_error_table();
+	memset(nf, 0, sizeof(*nf));
+	pthread_mutex_init(&nf->lock, NULL);
+	nf->opts = *opts;
+	nf->device = device;
+	nf->readonly = opts->readonly || opts->norecovery || !dev->writable;
+
+	err = open_fs(dev, flags, &nf->fs);
+	if (err == EXT2_ET_UNSUPP_FEATURE || err == EXT2_ET_RO_UNSUPP_FEATURE) {
+		ext2_filsys probe;
+		uint32_t bad;
+
+		if (open_fs(dev, flags | EXT2_FLAG_FORCE, &probe) == 0) {
+			bad = probe->super->s_feature_incompat & ~EXT2_LIB_FEATURE_INCOMPAT_SUPP;
+			snprintf(msg, msglen, "%s: unsupported filesystem feature '%s'",
+				 device, bad ? first_feature(E2P_FEATURE_INCOMPAT, bad) :
+				 first_feature(E2P_FEATURE_RO_INCOMPAT,
+					       probe->super->s_feature_ro_compat &
+					       ~EXT2_LIB_FEATURE_RO_COMPAT_SUPP));
+			ext2fs_close_free(&probe);
+		} else {
+			snprintf(msg, msglen, "%s: %s", device, error_message(err));
+		}
+		return NGFS_OPEN_REFUSED;
+	}
+	if (err) {
+		if (err == EXT2_ET_BAD_MAGIC)
+			snprintf(msg, msglen, "%s: not an ext2/ext3/ext4 filesystem", device);
+		else
+			snprintf(msg, msglen, "%s: cannot open filesystem: %s", device,
+				 error_message(err));
+		return NGFS_OPEN_BADFS;
+	}
+	if (nf->fs->super->s_feature_incompat & REFUSE_INCOMPAT) {
+		snprintf(msg, msglen, "%s: unsupported filesystem feature '%s'", device,
+			 first_feature(E2P_FEATURE_INCOMPAT,
+				       nf->fs->super->s_feature_incompat & REFUSE_INCOMPAT));
+		ext2fs_close_free(&nf->fs);
+		return NGFS_OPEN_REFUSED;
+	}
+	nf->fs->default_bitmap_type = EXT2FS_BMAP64_RBTREE;
+	if (ngfs_read_inode(nf, EXT2_ROOT_INO, &root) || !LINUX_S_ISDIR(root.i_mode) ||
+	    !root.i_links_count) {
+		snprintf(msg, msglen, "%s: the root directory is damaged; run e2fsck", device);
+		ext2fs_close_free(&nf->fs);
+		return NGFS_OPEN_BADFS;
+	}
+
+	if (!nf->readonly && (blocker = write_blocker(nf, reason, sizeof(reason)))) {
+		nf->readonly = 1;
+		nf->ro_reason = blocker;
+	} else if (opts->norecovery && ext2fs_has_feature_journal_needs_recovery(nf->fs->super)) {
+		nf->ro_reason = "the journal needs recovery; norecovery: its contents are ignored";
+	}
+
+	if (!nf->readonly) {
+		ext2_filsys rw;
+
+		/* Reopen writable now that we know writing is safe. */
+		ext2fs_close_free(&nf->fs);
+		err = open_fs(dev, flags | EXT2_FLAG_RW, &rw);
+		if (err) {
+			snprintf(msg, msglen, "%s: cannot open filesystem for writing: %s",
+				 device, error_message(err));
+			return NGFS_OPEN_BADFS;
+		}
+		nf->fs = rw;
+		nf->fs->default_bitmap_type = EXT2FS_BMAP64_RBTREE;
+		err = ext2fs_read_bitmaps(nf->fs);
+		if (err) {
+			snprintf(reason, sizeof(reason), "allocation bitmaps are damaged (%s); run e2fsck",
+				 error_message(err));
+			ext2fs_close_free(&nf->fs);
+			if (open_fs(dev, flags, &nf->fs)) {
+				snprintf(msg, msglen, "%s: cannot reopen filesystem", device);
+				return NGFS_OPEN_BADFS;
+			}
+			nf->readonly = 1;
+			nf->ro_reason = reason;
+		}
+	}
+	if (nf->opts.errors == NGFS_ERRORS_DEFAULT) {
+		switch (nf->fs->super->s_errors) {
+		case EXT2_ERRORS_RO:
+			nf->opts.errors = NGFS_ERRORS_REMOUNT_RO;
+			break;
+		case EXT2_ERRORS_PANIC:
+			nf->opts.errors = NGFS_ERRORS_PANIC;
+			break;
+		default:
+			nf->opts.errors = NGFS_ERRORS_CONTINUE;
+		}
+	}
+	nf->max_file_size = max_file_size(nf->fs);
+	nf->nbuckets = 4096;
+	nf->nodes = calloc(nf->nbuckets, sizeof(*nf->nodes));
+	if (!nf->nodes) {
+		snprintf(msg, msglen, "%s: out of memory", device);
+		ext2fs_close_free(&nf->fs);
+		return NGFS_OPEN_BADFS;
+	}
+	return NGFS_OPEN_OK;
+}
+
+/* Called once the mount is up: the filesystem is in use from now on. */
+int ngfs_start_writing(struct ngfs *nf)
+{
+	struct ext2_super_block *sb = nf->fs->super;
+
+	if (nf->readonly)
+		return 0;
+	/* Not clean until we unmount cleanly: a crash makes e2fsck check it. */
+	sb->s_state &= ~EXT2_VALID_FS;
+	sb->s_mnt_count++;
+	sb->s_mtime = time(NULL);
+	ext2fs_mark_super_dirty(nf->fs);
+	nf->dirty = 1;
+	return ngfs_flush(nf, 1);
+}
+
+int ngfs_flush(struct ngfs *nf, int sync_device)
+{
+	errcode_t err = 0;
+
+	if (!(nf->fs->flags & EXT2_FLAG_RW))
+		return 0;
+	if (nf->dirty || (nf->fs->flags & EXT2_FLAG_DIRTY) ||
+	    ext2fs_test_bb_dirty(nf->fs) || ext2fs_test_ib_dirty(nf->fs)) {
+		ext2fs_mark_super_dirty(nf->fs);
+		err = ext2fs_flush2(nf->fs, EXT2_FLAG_FLUSH_NO_SYNC);
+		if (err)
+			return ngfs_errno(nf, err, "flush", 0);
+		nf->dirty = 0;
+	}
+	if (sync_device)
+		return fdio_sync(nf->fs->io);
+	return 0;
+}
+
+int ngfs_close(struct ngfs *nf)
+{
+	int ret = 0, err;
+
+	if (!nf->fs)
+		return 0;
+	if (nf->fs->flags & EXT2_FLAG_RW) {
+		ret = ngfs_release_orphans(nf);
+		if (!(nf->fs->super->s_state & EXT2_ERROR_FS) && !ret)
+			nf->fs->super->s_state |= EXT2_VALID_FS;
+		nf->dirty = 1;
+		err = ngfs_flush(nf, 1);
+		if (err && !ret)
+			ret = err;
+	}
+	ext2fs_close_free(&nf->fs);
+	ngfs_nodes_free(nf);
+	pthread_mutex_destroy(&nf->lock);
+	return ret;
+}
+
+/* Blocks the kernel's ext4 counts as overhead: metadata and the journal. */
+static blk64_t overhead_blocks(ext2_filsys fs)
+{
+	blk64_t total = fs->super->s_first_data_block;
+	dgrp_t g;
+
+	if (fs->super->s_overhead_clusters)
+		return EXT2FS_C2B(fs, fs->super->s_overhead_clusters);
+	for (g = 0; g < fs->group_desc_count; g++) {
+		blk_t used = 0;
+		ext2fs_super_and_bgd_loc2(fs, g, NULL, NULL, NULL, &used);
+		total += used + 2 + fs->inode_blocks_per_group;
+	}
+	if (ext2fs_has_feature_journal(fs->super) && fs->super->s_journal_inum) {
+		struct ext2_inode ji;
+		if (!ext2fs_read_inode(fs, fs->super->s_journal_inum, &ji))
+			total += EXT2_I_SIZE(&ji) / fs->blocksize;
+	}
+	return total;
+}
+
+int ngfs_statfs(struct ngfs *nf, struct statvfs *st)
+{
+	ext2_filsys fs = nf->fs;
+	blk64_t blocks = ext2fs_blocks_count(fs->super);
+	blk64_t bfree = ext2fs_free_blocks_count(fs->super);
+	blk64_t reserved = ext2fs_r_blocks_count(fs->super);
+	static blk64_t overhead = (blk64_t)-1;
+	int err = ngfs_check_alive(nf);
+
+	if (err)
+		return err;
+	if (overhead == (blk64_t)-1)
+		overhead = overhead_blocks(fs);
+	/* The kernel also holds back 2% (at most 4096 clusters) on extent filesystems. */
+	if (ext2fs_has_feature_extents(fs->super)) {
+		blk64_t resv = blocks / 50;
+		reserved += resv < 4096 ? resv : 4096;
+	}
+	memset(st, 0, sizeof(*st));
+	st->f_bsize = fs->blocksize;
+	st->f_frsize = fs->blocksize;
+	st->f_blocks = nf->opts.minixdf ? blocks : blocks - overhead;
+	st->f_bfree = bfree;
+	st->f_bavail = bfree > reserved ? bfree - reserved : 0;
+	st->f_files = fs->super->s_inodes_count;
+	st->f_ffree = fs->super->s_free_inodes_count;
+	st->f_favail = st->f_ffree;
+	memcpy(&st->f_fsid, fs->super->s_uuid, sizeof(st->f_fsid));
+	st->f_namemax = EXT2_NAME_LEN;
+	st->f_flag = nf->readonly ? ST_RDONLY : 0;
+	return 0;
+}
+
+const char *ngfs_fstype(struct ngfs *nf)
+{
+	struct ext2_super_block *sb = nf->fs->super;
+
+	if (sb->s_feature_incompat & ~(EXT3_FEATURE_INCOMPAT_RECOVER | EXT2_FEATURE_INCOMPAT_FILETYPE |
+				      EXT2_FEATURE_INCOMPAT_META_BG) ||
+	    sb->s_feature_ro_compat & ~(EXT2_FEATURE_RO_COMPAT_SPARSE_SUPER |
+				       EXT2_FEATURE_RO_COMPAT_LARGE_FILE))
+		return "ext4";
+	if (ext2fs_has_feature_journal(sb))
+		return "ext3";
+	return "ext2";
+}

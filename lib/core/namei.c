@@ -1,0 +1,491 @@
+/*
+ * namei.c: directory entries: lookup, listing, link, unlink, rename,
+ * readlink.  Directories are walked with ext2fs_dir_iterate2, which knows
+ * linear, hashed (dir_index) and inline directories alike.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <linux/fs.h>
+
+#include "core/ngfs.h"
+
+#ifndef RENAME_NOREPLACE
+#define RENAME_NOREPLACE (1 << 0)
+#define RENAME_EXCHANGE (1 << 1)
+#endif
+
+#define LINK_MAX_EXT4 65000
+
+static int file_type(mode_t mode)
+{
+	switch (mode & S_IFMT) {
+	case S_IFREG: return EXT2_FT_REG_FILE;
+	case S_IFDIR: return EXT2_FT_DIR;
+	case S_IFCHR: return EXT2_FT_CHRDEV;
+	case S_IFBLK: return EXT2_FT_BLKDEV;
+	case S_IFIFO: return EXT2_FT_FIFO;
+	case S_IFSOCK: return EXT2_FT_SOCK;
+	case S_IFLNK: return EXT2_FT_SYMLINK;
+	}
+	return EXT2_FT_UNKNOWN;
+}
+
+int ngfs_check_name(const char *name)
+{
+	size_t len = strlen(name);
+
+	if (len > EXT2_NAME_LEN)
+		return ENAMETOOLONG;
+	return len ? 0 : ENOENT;
+}
+
+static int immutable(const struct ext2_inode_large *inode)
+{
+	return inode->i_flags & (EXT2_IMMUTABLE_FL | EXT2_APPEND_FL);
+}
+
+/* Read a directory inode, failing with ENOTDIR for anything else. */
+static int read_dir(struct ngfs *nf, ext2_ino_t dir, struct ext2_inode_large *inode)
+{
+	int err = ngfs_read_inode(nf, dir, inode);
+
+	if (err)
+		return err;
+	if (!LINUX_S_ISDIR(inode->i_mode))
+		return ENOTDIR;
+	if (!inode->i_links_count)
+		return ENOENT;	/* removed directory, still open */
+	return 0;
+}
+
+struct list_ctx {
+	ngfs_dir_fn fn;
+	void *priv;
+	int ret;
+};
+
+static int list_cb(ext2_ino_t dir, int entry, struct ext2_dir_entry *dirent,
+		   int offset, int blocksize, char *buf, void *priv)
+{
+	struct list_ctx *ctx = priv;
+
+	if (!dirent->inode)
+		return 0;
+	ctx->ret = ctx->fn(dirent->name, ext2fs_dirent_name_len(dirent), dirent->inode,
+			   ext2fs_dirent_file_type(dirent), ctx->priv);
+	return ctx->ret ? DIRENT_ABORT : 0;
+}
+
+int ngfs_dir_list(struct ngfs *nf, ext2_ino_t dir, ngfs_dir_fn fn, void *priv)
+{
+	struct ext2_inode_large inode;
+	struct list_ctx ctx = { fn, priv, 0 };
+	errcode_t err;
+	int ret = read_dir(nf, dir, &inode);
+
+	if (ret)
+		return ret;
+	err = ext2fs_dir_iterate2(nf->fs, dir, 0, NULL,
+				  list_cb, &ctx);
+	if (err)
+		return ngfs_errno(nf, err, "dir_iterate", dir);
+	return ctx.ret > 0 ? ctx.ret : 0;
+}
+
+struct find_ctx {
+	const char *name;
+	size_t len;
+	ext2_ino_t ino;
+	/* for replace: */
+	ext2_ino_t new_ino;
+	int new_type;
+	int replace;
+};
+
+static int find_cb(ext2_ino_t dir, int entry, struct ext2_dir_entry *dirent,
+		   int offset, int blocksize, char *buf, void *priv)
+{
+	struct find_ctx *ctx = priv;
+
+	if (!dirent->inode || (size_t)ext2fs_dirent_name_len(dirent) != ctx->len ||
+	    memcmp(dirent->name, ctx->name, ctx->len))
+		return 0;
+	ctx->ino = dirent->inode;
+	if (!ctx->replace)
+		return DIRENT_ABORT;
+	dirent->inode = ctx->new_ino;
+	ext2fs_dirent_set_file_type(dirent, ctx->new_type);
+	return DIRENT_CHANGED | DIRENT_ABORT;
+}
+
+static int dir_find(struct ngfs *nf, ext2_ino_t dir, struct find_ctx *ctx)
+{
+	struct ext2_inode_large inode;
+	errcode_t err;
+	int ret = read_dir(nf, dir, &inode);
+
+	if (ret)
+		return ret;
+	err = ext2fs_dir_iterate2(nf->fs, dir, 0, NULL,
+				  find_cb, ctx);
+	if (err)
+		return ngfs_errno(nf, err, "dir_lookup", dir);
+	if (!ctx->ino)
+		return ENOENT;
+	if (!ngfs_valid_ino(nf, ctx->ino) && !ctx->replace)
+		return ngfs_corrupt(nf, "lookup", dir, "directory entry points to an invalid inode");
+	return 0;
+}
+
+int ngfs_lookup(struct ngfs *nf, ext2_ino_t dir, const char *name, ext2_ino_t *ino)
+{
+	struct find_ctx ctx = { .name = name, .len = strlen(name) };
+	int err = ngfs_check_alive(nf);
+
+	if (!err)
+		err = ngfs_check_name(name);
+	if (!err)
+		err = dir_find(nf, dir, &ctx);
+	if (!err)
+		*ino = ctx.ino;
+	return err;
+}
+
+/* Point the existing entry NAME in DIR at a different inode. */
+static int dir_replace(struct ngfs *nf, ext2_ino_t dir, const char *name,
+		       ext2_ino_t ino, mode_t mode)
+{
+	struct find_ctx ctx = { .name = name, .len = strlen(name), .new_ino = ino,
+				.new_type = file_type(mode), .replace = 1 };
+
+	if (!ext2fs_has_feature_filetype(nf->fs->super))
+		ctx.new_type = 0;
+	return dir_find(nf, dir, &ctx);
+}
+
+int ngfs_dir_touch(struct ngfs *nf, ext2_ino_t dir)
+{
+	struct ext2_inode_large inode;
+	int err = ngfs_read_inode(nf, dir, &inode);
+
+	if (err)
+		return err;
+	ngfs_touch(nf, &inode, 1);
+	err = ngfs_write_inode(nf, dir, &inode);
+	if (!err && nf->opts.dirsync)
+		err = ngfs_flush(nf, 1);
+	return err;
+}
+
+static int adjust_links(struct ngfs *nf, ext2_ino_t ino, int delta)
+{
+	struct ext2_inode_large inode;
+	int err = ngfs_read_inode(nf, ino, &inode);
+
+	if (err)
+		return err;
+	if (delta > 0) {
+		/* dir_nlink: past the limit a directory just says 1. */
+		if (inode.i_links_count >= LINK_MAX_EXT4 || inode.i_links_count == 1)
+			inode.i_links_count = ext2fs_has_feature_dir_nlink(nf->fs->super) ?
+					      1 : inode.i_links_count;
+		else
+			inode.i_links_count++;
+	} else if (inode.i_links_count > 2) {
+		inode.i_links_count--;	/* 1 means "too many to count": stays */
+	}
+	return ngfs_write_inode(nf, ino, &inode);
+}
+
+int ngfs_dir_add(struct ngfs *nf, ext2_ino_t dir, const char *name, ext2_ino_t ino,
+		 mode_t mode)
+{
+	int type = ext2fs_has_feature_filetype(nf->fs->super) ? file_type(mode) : 0;
+	errcode_t err;
+	int tries;
+
+	for (tries = 0; tries < 3; tries++) {
+		err = ext2fs_link(nf->fs, dir, name, ino, type);
+		if (err != EXT2_ET_DIR_NO_SPACE)
+			break;
+		err = ext2fs_expand_dir(nf->fs, dir);
+		if (err)
+			break;
+	}
+	nf->dirty = 1;
+	return ngfs_errno(nf, err, "link", dir);
+}
+
+static int dir_is_empty_cb(const char *name, size_t len, ext2_ino_t ino, int type,
+			   void *priv)
+{
+	if ((len == 1 && name[0] == '.') || (len == 2 && name[0] == '.' && name[1] == '.'))
+		return 0;
+	return ENOTEMPTY;
+}
+
+static int check_empty(struct ngfs *nf, ext2_ino_t dir)
+{
+	return ngfs_dir_list(nf, dir, dir_is_empty_cb, NULL);
+}
+
+static int remove_entry(struct ngfs *nf, ext2_ino_t dir, const char *name, ext2_ino_t ino)
+{
+	errcode_t err = ext2fs_unlink(nf->fs, dir, name, ino, 0);
+
+	nf->dirty = 1;
+	return ngfs_errno(nf, err, "unlink", dir);
+}
+
+/* The caller removed a name of a directory: drop its links and its parent's. */
+static int drop_dir(struct ngfs *nf, ext2_ino_t parent, ext2_ino_t ino,
+		    struct ext2_inode_large *inode)
+{
+	int err = adjust_links(nf, parent, -1);
+
+	if (err)
+		return err;
+	inode->i_links_count = 0;
+	inode->i_size = 0;
+	return ngfs_drop_link(nf, ino, inode);
+}
+
+int ngfs_unlink(struct ngfs *nf, ext2_ino_t dir, const char *name, int rmdir)
+{
+	struct ext2_inode_large dinode, inode;
+	ext2_ino_t ino;
+	int err;
+
+	if ((err = ngfs_check_writable(nf)) || (err = ngfs_check_name(name)) ||
+	    (err = read_dir(nf, dir, &dinode)) || (err = ngfs_lookup(nf, dir, name, &ino)) ||
+	    (err = ngfs_read_inode(nf, ino, &inode)))
+		return err;
+	if (immutable(&dinode) || immutable(&inode))
+		return EPERM;
+	if (rmdir) {
+		if (!LINUX_S_ISDIR(inode.i_mode))
+			return ENOTDIR;
+		if (ino == EXT2_ROOT_INO)
+			return EBUSY;
+		if ((err = check_empty(nf, ino)))
+			return err;
+	} else if (LINUX_S_ISDIR(inode.i_mode)) {
+		return EISDIR;
+	}
+	if ((err = remove_entry(nf, dir, name, ino)))
+		return err;
+	if (rmdir) {
+		err = drop_dir(nf, dir, ino, &inode);
+	} else {
+		if (inode.i_links_count)
+			inode.i_links_count--;
+		err = ngfs_drop_link(nf, ino, &inode);
+	}
+	return err ? err : ngfs_dir_touch(nf, dir);
+}
+
+int ngfs_link(struct ngfs *nf, ext2_ino_t ino, ext2_ino_t dir, const char *name)
+{
+	struct ext2_inode_large dinode, inode;
+	ext2_ino_t existing;
+	int err;
+
+	if ((err = ngfs_check_writable(nf)) || (err = ngfs_check_name(name)) ||
+	    (err = read_dir(nf, dir, &dinode)) || (err = ngfs_read_inode(nf, ino, &inode)))
+		return err;
+	if (LINUX_S_ISDIR(inode.i_mode))
+		return EPERM;
+	if (immutable(&dinode) || immutable(&inode))
+		return EPERM;
+	if (!inode.i_links_count)
+		return ENOENT;
+	if (inode.i_links_count >= LINK_MAX_EXT4)
+		return EMLINK;
+	err = ngfs_lookup(nf, dir, name, &existing);
+	if (!err)
+		return EEXIST;
+	if (err != ENOENT)
+		return err;
+	if ((err = ngfs_dir_add(nf, dir, name, ino, inode.i_mode)))
+		return err;
+	/* re-read: the link may have moved things (inline directory expansion) */
+	if ((err = ngfs_read_inode(nf, ino, &inode)))
+		return err;
+	inode.i_links_count++;
+	ngfs_touch(nf, &inode, 0);
+	if ((err = ngfs_write_inode(nf, ino, &inode)))
+		return err;
+	return ngfs_dir_touch(nf, dir);
+}
+
+static int set_dotdot(struct ngfs *nf, ext2_ino_t dir, ext2_ino_t parent)
+{
+	return dir_replace(nf, dir, "..", parent, S_IFDIR);
+}
+
+/* Is ANCESTOR on the path from DIR up to the root? */
+static int is_ancestor(struct ngfs *nf, ext2_ino_t ancestor, ext2_ino_t dir)
+{
+	int depth;
+
+	for (depth = 0; depth < 65536; depth++) {
+		ext2_ino_t up;
+		if (dir == ancestor)
+			return 1;
+		if (dir == EXT2_ROOT_INO)
+			return 0;
+		if (ngfs_lookup(nf, dir, "..", &up))
+			return 0;
+		dir = up;
+	}
+	return 1;	/* a loop in the tree: treat as "inside" */
+}
+
+static int rename_exchange(struct ngfs *nf, ext2_ino_t sdir, const char *sname,
+			   ext2_ino_t sino, struct ext2_inode_large *sinode,
+			   ext2_ino_t ddir, const char *dname, ext2_ino_t dino,
+			   struct ext2_inode_large *dinode)
+{
+	int sisdir = LINUX_S_ISDIR(sinode->i_mode), disdir = LINUX_S_ISDIR(dinode->i_mode);
+	int err;
+
+	if (sdir != ddir && ((sisdir && is_ancestor(nf, sino, ddir)) ||
+			     (disdir && is_ancestor(nf, dino, sdir))))
+		return EINVAL;
+	if ((err = dir_replace(nf, sdir, sname, dino, dinode->i_mode)) ||
+	    (err = dir_replace(nf, ddir, dname, sino, sinode->i_mode)))
+		return err;
+	if (sdir != ddir) {
+		if (sisdir && (err = set_dotdot(nf, sino, ddir)))
+			return err;
+		if (disdir && (err = set_dotdot(nf, dino, sdir)))
+			return err;
+		if (sisdir && !disdir &&
+		    ((err = adjust_links(nf, sdir, -1)) || (err = adjust_links(nf, ddir, 1))))
+			return err;
+		if (disdir && !sisdir &&
+		    ((err = adjust_links(nf, ddir, -1)) || (err = adjust_links(nf, sdir, 1))))
+			return err;
+	}
+	if ((err = ngfs_read_inode(nf, sino, sinode)))
+		return err;
+	ngfs_touch(nf, sinode, 0);
+	if ((err = ngfs_write_inode(nf, sino, sinode)) ||
+	    (err = ngfs_read_inode(nf, dino, dinode)))
+		return err;
+	ngfs_touch(nf, dinode, 0);
+	if ((err = ngfs_write_inode(nf, dino, dinode)) || (err = ngfs_dir_touch(nf, sdir)))
+		return err;
+	return sdir == ddir ? 0 : ngfs_dir_touch(nf, ddir);
+}
+
+int ngfs_rename(struct ngfs *nf, ext2_ino_t sdir, const char *sname,
+		ext2_ino_t ddir, const char *dname, unsigned int flags)
+{
+	struct ext2_inode_large sdinode, ddinode, sinode, dinode;
+	ext2_ino_t sino, dino = 0;
+	int sisdir, err;
+
+	if (flags & ~(RENAME_NOREPLACE | RENAME_EXCHANGE))
+		return EINVAL;
+	if ((err = ngfs_check_writable(nf)) || (err = ngfs_check_name(sname)) ||
+	    (err = ngfs_check_name(dname)) || (err = read_dir(nf, sdir, &sdinode)) ||
+	    (err = read_dir(nf, ddir, &ddinode)) ||
+	    (err = ngfs_lookup(nf, sdir, sname, &sino)) ||
+	    (err = ngfs_read_inode(nf, sino, &sinode)))
+		return err;
+	err = ngfs_lookup(nf, ddir, dname, &dino);
+	if (err && err != ENOENT)
+		return err;
+	if (!err && (err = ngfs_read_inode(nf, dino, &dinode)))
+		return err;
+	if ((flags & RENAME_EXCHANGE) && !dino)
+		return ENOENT;
+	if ((flags & RENAME_NOREPLACE) && dino)
+		return EEXIST;
+	if (immutable(&sdinode) || immutable(&ddinode) || immutable(&sinode) ||
+	    (dino && immutable(&dinode)))
+		return EPERM;
+	if (sino == dino)
+		return 0;
+	if (flags & RENAME_EXCHANGE)
+		return rename_exchange(nf, sdir, sname, sino, &sinode, ddir, dname, dino,
+				       &dinode);
+
+	sisdir = LINUX_S_ISDIR(sinode.i_mode);
+	if (sisdir && sdir != ddir && is_ancestor(nf, sino, ddir))
+		return EINVAL;
+	if (dino) {
+		if (LINUX_S_ISDIR(dinode.i_mode) && !sisdir)
+			return EISDIR;
+		if (!LINUX_S_ISDIR(dinode.i_mode) && sisdir)
+			return ENOTDIR;
+		if (sisdir && (err = check_empty(nf, dino)))
+			return err;
+		if ((err = dir_replace(nf, ddir, dname, sino, sinode.i_mode)))
+			return err;
+		if (LINUX_S_ISDIR(dinode.i_mode)) {
+			err = drop_dir(nf, ddir, dino, &dinode);
+		} else {
+			dinode.i_links_count--;
+			err = ngfs_drop_link(nf, dino, &dinode);
+		}
+		if (err)
+			return err;
+	} else if ((err = ngfs_dir_add(nf, ddir, dname, sino, sinode.i_mode))) {
+		return err;
+	}
+	if ((err = remove_entry(nf, sdir, sname, sino)))
+		return err;
+	if (sisdir && sdir != ddir) {
+		if ((err = set_dotdot(nf, sino, ddir)) || (err = adjust_links(nf, sdir, -1)) ||
+		    (err = adjust_links(nf, ddir, 1)))
+			return err;
+	}
+	if ((err = ngfs_read_inode(nf, sino, &sinode)))
+		return err;
+	ngfs_touch(nf, &sinode, 0);
+	if ((err = ngfs_write_inode(nf, sino, &sinode)) || (err = ngfs_dir_touch(nf, sdir)))
+		return err;
+	return sdir == ddir ? 0 : ngfs_dir_touch(nf, ddir);
+}
+
+int ngfs_readlink(struct ngfs *nf, ext2_ino_t ino, char *buf, size_t len)
+{
+	struct ext2_inode_large inode;
+	uint64_t size;
+	errcode_t err;
+	int ret;
+
+	if ((ret = ngfs_check_alive(nf)) || (ret = ngfs_read_inode(nf, ino, &inode)))
+		return ret;
+	if (!LINUX_S_ISLNK(inode.i_mode))
+		return EINVAL;
+	size = EXT2_I_SIZE(&inode);
+	if (size >= len || size > nf->fs->blocksize)
+		return ngfs_corrupt(nf, "readlink", ino, "symlink too long");
+	if (ext2fs_is_fast_symlink((struct ext2_inode *)&inode)) {
+		if (size >= sizeof(inode.i_block))
+			return ngfs_corrupt(nf, "readlink", ino, "fast symlink too long");
+		memcpy(buf, inode.i_block, size);
+	} else {
+		ext2_file_t file;
+		unsigned int got = 0;
+
+		err = ext2fs_file_open2(nf->fs, ino, (struct ext2_inode *)&inode, 0, &file);
+		if (!err) {
+			err = ext2fs_file_read(file, buf, size, &got);
+			ext2fs_file_close(file);
+		}
+		if (err)
+			return ngfs_errno(nf, err, "readlink", ino);
+		if (got != size)
+			return ngfs_corrupt(nf, "readlink", ino, "short symlink");
+	}
+	buf[size] = 0;
+	if (strlen(buf) != size)
+		return ngfs_corrupt(nf, "readlink", ino, "NUL byte in symlink");
+	return 0;
+}

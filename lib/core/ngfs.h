@@ -1,0 +1,223 @@
+/*
+ * ngfs: the filesystem core of fuse2fs-ng, over libext2fs.
+ *
+ * Every function here is called with the filesystem lock held (ngfs_lock)
+ * and returns 0 or a positive errno.  libext2fs error codes never leave this
+ * layer: errors.c turns them into errno values, logs corruption with the
+ * inode and the operation, and applies the errors= policy.
+ *
+ * The header is indexed by source file, like libext2fs' own.
+ */
+#ifndef NG_NGFS_H
+#define NG_NGFS_H
+
+#include <pthread.h>
+#include <stdint.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/types.h>
+#include <time.h>
+#include <ext2fs/ext2fs.h>
+
+#include "io/fdio.h"
+
+/* What to do when corruption is detected (errors=). */
+enum ngfs_errors {
+	NGFS_ERRORS_DEFAULT = 0,	/* take it from the superblock */
+	NGFS_ERRORS_CONTINUE,
+	NGFS_ERRORS_REMOUNT_RO,
+	NGFS_ERRORS_PANIC,
+};
+
+struct ngfs_options {
+	int readonly;		/* -o ro */
+	int norecovery;		/* -o norecovery / noload */
+	int acl;		/* POSIX ACLs (inherited on create, kept on chmod) */
+	int minixdf;		/* statfs without metadata overhead */
+	int dirsync;		/* flush after every directory change */
+	int directio;		/* O_DIRECT on the device */
+	int debug;		/* fuse2fs_debug */
+	enum ngfs_errors errors;
+	uint64_t offset;	/* byte offset of the filesystem */
+};
+
+/* In-memory state of an inode the kernel knows about (node.c). */
+struct ngfs_node {
+	ext2_ino_t ino;
+	uint64_t nlookup;	/* lookups the kernel has not forgotten */
+	unsigned int nopen;	/* open file handles */
+	int orphan;		/* on the orphan list: no names, still in use */
+	struct ngfs_node *hnext;	/* hash chain */
+	struct ngfs_node *onext;	/* orphan list, same order as on disk */
+};
+
+struct ngfs {
+	ext2_filsys fs;
+	pthread_mutex_t lock;	/* the filesystem lock: guards everything below */
+	struct ngfs_options opts;
+	const char *device;	/* for messages */
+	int readonly;		/* writes get EROFS (ro mount or remount-ro) */
+	const char *ro_reason;	/* why we fell back to read-only, or NULL */
+	int shutdown;		/* EXT4_IOC_SHUTDOWN: everything gets EIO */
+	int dirty;		/* metadata changed since the last flush */
+	struct ngfs_node **nodes;
+	size_t nbuckets, nnodes;
+	struct ngfs_node *orphans;	/* head == s_last_orphan */
+	uint64_t max_file_size;
+};
+
+/* Inode attribute selectors. */
+enum ngfs_time { NGFS_ATIME, NGFS_MTIME, NGFS_CTIME, NGFS_CRTIME };
+
+static inline void ngfs_lock(struct ngfs *nf) { pthread_mutex_lock(&nf->lock); }
+static inline void ngfs_unlock(struct ngfs *nf) { pthread_mutex_unlock(&nf->lock); }
+
+/* errors.c */
+int ngfs_errno(struct ngfs *nf, errcode_t err, const char *op, ext2_ino_t ino);
+int ngfs_corrupt(struct ngfs *nf, const char *op, ext2_ino_t ino, const char *what);
+void ngfs_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void ngfs_log_to_syslog(void);
+void ngfs_debug(struct ngfs *nf, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int ngfs_check_writable(struct ngfs *nf);
+int ngfs_check_alive(struct ngfs *nf);
+
+/* mount.c */
+enum ngfs_open_result {
+	NGFS_OPEN_OK = 0,
+	NGFS_OPEN_BADFS = 2,	/* unreadable, not ext2/3/4, bad superblock */
+	NGFS_OPEN_REFUSED = 3,	/* a feature we cannot serve at all */
+};
+int ngfs_open(struct ngfs *nf, const struct fdio_target *dev, const char *device,
+	      const struct ngfs_options *opts, char *msg, size_t msglen);
+int ngfs_start_writing(struct ngfs *nf);
+int ngfs_close(struct ngfs *nf);
+int ngfs_flush(struct ngfs *nf, int sync_device);
+int ngfs_statfs(struct ngfs *nf, struct statvfs *st);
+const char *ngfs_fstype(struct ngfs *nf);
+
+/* inode.c */
+int ngfs_read_inode(struct ngfs *nf, ext2_ino_t ino, struct ext2_inode_large *inode);
+int ngfs_write_inode(struct ngfs *nf, ext2_ino_t ino, struct ext2_inode_large *inode);
+int ngfs_valid_ino(struct ngfs *nf, ext2_ino_t ino);
+void ngfs_inode_stat(struct ngfs *nf, ext2_ino_t ino,
+		     const struct ext2_inode_large *inode, struct stat *st);
+int ngfs_getattr(struct ngfs *nf, ext2_ino_t ino, struct stat *st);
+void ngfs_now(struct timespec *ts);
+void ngfs_get_time(const struct ext2_inode_large *inode, enum ngfs_time which,
+		   struct timespec *ts);
+void ngfs_set_time(struct ngfs *nf, struct ext2_inode_large *inode,
+		   enum ngfs_time which, const struct timespec *ts);
+void ngfs_touch(struct ngfs *nf, struct ext2_inode_large *inode, int mtime);
+uid_t ngfs_inode_uid(const struct ext2_inode_large *inode);
+gid_t ngfs_inode_gid(const struct ext2_inode_large *inode);
+void ngfs_set_owner(struct ext2_inode_large *inode, uid_t uid, gid_t gid);
+uint64_t ngfs_inode_size(const struct ext2_inode_large *inode);
+int ngfs_set_size(struct ngfs *nf, struct ext2_inode_large *inode, uint64_t size);
+void ngfs_init_inode(struct ngfs *nf, struct ext2_inode_large *inode, mode_t mode,
+		     uid_t uid, gid_t gid);
+
+/* node.c: lookup counts, open counts, the orphan list */
+struct ngfs_node *ngfs_node_get(struct ngfs *nf, ext2_ino_t ino);
+void ngfs_node_lookup(struct ngfs *nf, ext2_ino_t ino);
+void ngfs_node_forget(struct ngfs *nf, ext2_ino_t ino, uint64_t nlookup);
+void ngfs_node_open(struct ngfs *nf, ext2_ino_t ino);
+void ngfs_node_release(struct ngfs *nf, ext2_ino_t ino);
+int ngfs_drop_link(struct ngfs *nf, ext2_ino_t ino, struct ext2_inode_large *inode);
+int ngfs_release_orphans(struct ngfs *nf);
+void ngfs_nodes_free(struct ngfs *nf);
+
+/* namei.c: directory entries */
+struct ngfs_dirent_info {
+	ext2_ino_t ino;
+	int type;		/* EXT2_FT_* */
+};
+int ngfs_lookup(struct ngfs *nf, ext2_ino_t dir, const char *name, ext2_ino_t *ino);
+int ngfs_link(struct ngfs *nf, ext2_ino_t ino, ext2_ino_t dir, const char *name);
+int ngfs_unlink(struct ngfs *nf, ext2_ino_t dir, const char *name, int rmdir);
+int ngfs_rename(struct ngfs *nf, ext2_ino_t sdir, const char *sname,
+		ext2_ino_t ddir, const char *dname, unsigned int flags);
+int ngfs_dir_add(struct ngfs *nf, ext2_ino_t dir, const char *name, ext2_ino_t ino,
+		 mode_t mode);
+int ngfs_dir_touch(struct ngfs *nf, ext2_ino_t dir);
+int ngfs_check_name(const char *name);
+typedef int (*ngfs_dir_fn)(const char *name, size_t len, ext2_ino_t ino, int type,
+			   void *priv);
+int ngfs_dir_list(struct ngfs *nf, ext2_ino_t dir, ngfs_dir_fn fn, void *priv);
+int ngfs_readlink(struct ngfs *nf, ext2_ino_t ino, char *buf, size_t len);
+
+/* create.c: new inodes */
+struct ngfs_creds {
+	uid_t uid;
+	gid_t gid;
+	mode_t umask;
+	int (*in_group)(void *ctx, gid_t gid);	/* caller is member of gid */
+	void *ctx;
+};
+int ngfs_create(struct ngfs *nf, ext2_ino_t dir, const char *name, mode_t mode,
+		dev_t rdev, const char *target, const struct ngfs_creds *cr,
+		ext2_ino_t *ino);
+
+/* xattr.c */
+int ngfs_getxattr(struct ngfs *nf, ext2_ino_t ino, const char *name,
+		  void **value, size_t *len);
+int ngfs_setxattr(struct ngfs *nf, ext2_ino_t ino, const char *name,
+		  const void *value, size_t len, int flags);
+int ngfs_removexattr(struct ngfs *nf, ext2_ino_t ino, const char *name);
+int ngfs_listxattr(struct ngfs *nf, ext2_ino_t ino, char **list, size_t *len);
+int ngfs_xattr_raw_set(struct ngfs *nf, ext2_ino_t ino, const char *name,
+		       const void *value, size_t len);
+int ngfs_xattr_raw_get(struct ngfs *nf, ext2_ino_t ino, const char *name,
+		       void **value, size_t *len);
+int ngfs_xattr_raw_remove(struct ngfs *nf, ext2_ino_t ino, const char *name);
+
+/* acl.c: POSIX ACL semantics the kernel leaves to the filesystem */
+#define NGFS_ACL_ACCESS "system.posix_acl_access"
+#define NGFS_ACL_DEFAULT "system.posix_acl_default"
+int ngfs_acl_inherit(struct ngfs *nf, ext2_ino_t dir, ext2_ino_t ino, mode_t *mode,
+		     int *applied);
+int ngfs_acl_chmod(struct ngfs *nf, ext2_ino_t ino, mode_t mode);
+int ngfs_acl_mode_from_xattr(const void *value, size_t len, mode_t *mode,
+			     int *equivalent);
+
+/* fmap.c: file range -> device range; shared with the iomap work */
+enum ngfs_map_type { NGFS_MAP_HOLE, NGFS_MAP_MAPPED, NGFS_MAP_UNWRITTEN };
+struct ngfs_map {
+	blk64_t lblk;		/* first logical block */
+	blk64_t pblk;		/* first physical block (MAPPED, UNWRITTEN) */
+	blk64_t len;		/* blocks */
+	enum ngfs_map_type type;
+};
+int ngfs_fmap_get(struct ngfs *nf, ext2_ino_t ino, struct ext2_inode_large *inode,
+		  blk64_t lblk, blk64_t maxlen, struct ngfs_map *map);
+int ngfs_fmap_alloc(struct ngfs *nf, ext2_ino_t ino, struct ext2_inode_large *inode,
+		    blk64_t lblk, blk64_t len, int unwritten);
+int ngfs_fmap_mark_written(struct ngfs *nf, ext2_ino_t ino,
+			   struct ext2_inode_large *inode, blk64_t lblk, blk64_t len);
+int ngfs_fmap_punch(struct ngfs *nf, ext2_ino_t ino, struct ext2_inode_large *inode,
+		    blk64_t lblk, blk64_t len);
+
+/* data.c: file contents (map, then pread/pwrite on the device) */
+int ngfs_read(struct ngfs *nf, ext2_ino_t ino, char *buf, size_t len, off_t off,
+	      size_t *done);
+int ngfs_write(struct ngfs *nf, ext2_ino_t ino, const char *buf, size_t len,
+	       off_t off, int append, size_t *done);
+int ngfs_truncate(struct ngfs *nf, ext2_ino_t ino, struct ext2_inode_large *inode,
+		  uint64_t size);
+int ngfs_fallocate(struct ngfs *nf, ext2_ino_t ino, int mode, off_t off, off_t len);
+int ngfs_seek(struct ngfs *nf, ext2_ino_t ino, off_t off, int whence, off_t *res);
+int ngfs_copy_range(struct ngfs *nf, ext2_ino_t in, off_t off_in, ext2_ino_t out,
+		    off_t off_out, size_t len, size_t *done);
+int ngfs_bmap(struct ngfs *nf, ext2_ino_t ino, uint64_t lblk, uint64_t *pblk);
+
+/* control.c: ioctls */
+int ngfs_get_flags(struct ngfs *nf, ext2_ino_t ino, uint32_t *flags);
+int ngfs_set_flags(struct ngfs *nf, ext2_ino_t ino, uint32_t flags);
+struct fsxattr;
+int ngfs_get_fsxattr(struct ngfs *nf, ext2_ino_t ino, struct fsxattr *fa);
+int ngfs_set_fsxattr(struct ngfs *nf, ext2_ino_t ino, const struct fsxattr *fa);
+int ngfs_get_version(struct ngfs *nf, ext2_ino_t ino, uint32_t *gen);
+int ngfs_trim(struct ngfs *nf, uint64_t start, uint64_t len, uint64_t minlen,
+	      uint64_t *trimmed);
+int ngfs_shutdown(struct ngfs *nf);
+
+#endif

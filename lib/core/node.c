@@ -1,0 +1,232 @@
+/*
+ * node.c: what the kernel holds.  Each inode the kernel has looked up has a
+ * lookup count (decremented by FORGET) and an open count.  An inode whose
+ * last name is removed while the kernel still holds it goes on the on-disk
+ * orphan list (s_last_orphan, chained through i_dtime, as the kernel's ext4
+ * does), so a crash leaves e2fsck something to finish; it is freed when the
+ * last reference goes, or at unmount.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "core/ngfs.h"
+
+static size_t bucket(struct ngfs *nf, ext2_ino_t ino)
+{
+	return ino % nf->nbuckets;
+}
+
+static struct ngfs_node *node_find(struct ngfs *nf, ext2_ino_t ino)
+{
+	struct ngfs_node *n;
+
+	for (n = nf->nodes[bucket(nf, ino)]; n; n = n->hnext)
+		if (n->ino == ino)
+			return n;
+	return NULL;
+}
+
+struct ngfs_node *ngfs_node_get(struct ngfs *nf, ext2_ino_t ino)
+{
+	struct ngfs_node *n = node_find(nf, ino);
+
+	if (n)
+		return n;
+	n = calloc(1, sizeof(*n));
+	if (!n)
+		return NULL;
+	n->ino = ino;
+	n->hnext = nf->nodes[bucket(nf, ino)];
+	nf->nodes[bucket(nf, ino)] = n;
+	nf->nnodes++;
+	return n;
+}
+
+static void node_unhash(struct ngfs *nf, struct ngfs_node *node)
+{
+	struct ngfs_node **pp;
+
+	for (pp = &nf->nodes[bucket(nf, node->ino)]; *pp; pp = &(*pp)->hnext) {
+		if (*pp == node) {
+			*pp = node->hnext;
+			nf->nnodes--;
+			free(node);
+			return;
+		}
+	}
+}
+
+/* Give back the blocks, xattr block and inode of an inode without links. */
+static int free_inode(struct ngfs *nf, ext2_ino_t ino)
+{
+	struct ext2_inode_large inode;
+	errcode_t err;
+	int ret;
+
+	ret = ngfs_read_inode(nf, ino, &inode);
+	if (ret)
+		return ret;
+	if (ext2fs_inode_has_valid_blocks2(nf->fs, (struct ext2_inode *)&inode)) {
+		err = ext2fs_punch(nf->fs, ino, (struct ext2_inode *)&inode, NULL, 0, ~0ULL);
+		if (err)
+			return ngfs_errno(nf, err, "free_inode", ino);
+		ret = ngfs_read_inode(nf, ino, &inode);
+		if (ret)
+			return ret;
+	}
+	if (ext2fs_file_acl_block(nf->fs, (struct ext2_inode *)&inode)) {
+		err = ext2fs_free_ext_attr(nf->fs, ino, &inode);
+		if (err)
+			return ngfs_errno(nf, err, "free_inode", ino);
+	}
+	inode.i_links_count = 0;
+	inode.i_dtime = time(NULL);
+	ret = ngfs_write_inode(nf, ino, &inode);
+	if (ret)
+		return ret;
+	ext2fs_inode_alloc_stats2(nf->fs, ino, -1, LINUX_S_ISDIR(inode.i_mode));
+	nf->dirty = 1;
+	return 0;
+}
+
+static int orphan_add(struct ngfs *nf, struct ngfs_node *node,
+		      struct ext2_inode_large *inode)
+{
+	inode->i_dtime = nf->fs->super->s_last_orphan;
+	nf->fs->super->s_last_orphan = node->ino;
+	ext2fs_mark_super_dirty(nf->fs);
+	node->orphan = 1;
+	node->onext = nf->orphans;
+	nf->orphans = node;
+	return ngfs_write_inode(nf, node->ino, inode);
+}
+
+static int orphan_remove(struct ngfs *nf, struct ngfs_node *node)
+{
+	struct ngfs_node **pp, *prev = NULL;
+	ext2_ino_t next = node->onext ? node->onext->ino : 0;
+	struct ext2_inode_large inode;
+	int err;
+
+	for (pp = &nf->orphans; *pp && *pp != node; pp = &(*pp)->onext)
+		prev = *pp;
+	if (!*pp)
+		return 0;
+	*pp = node->onext;
+	node->orphan = 0;
+	if (!prev) {
+		nf->fs->super->s_last_orphan = next;
+		ext2fs_mark_super_dirty(nf->fs);
+		return 0;
+	}
+	err = ngfs_read_inode(nf, prev->ino, &inode);
+	if (err)
+		return err;
+	inode.i_dtime = next;
+	return ngfs_write_inode(nf, prev->ino, &inode);
+}
+
+/* The last reference to NODE may be gone: free what nobody can reach. */
+static void node_maybe_release(struct ngfs *nf, struct ngfs_node *node)
+{
+	if (node->nlookup || node->nopen)
+		return;
+	if (node->orphan && !nf->readonly) {
+		if (!orphan_remove(nf, node))
+			free_inode(nf, node->ino);
+	}
+	if (!node->orphan)
+		node_unhash(nf, node);
+}
+
+void ngfs_node_lookup(struct ngfs *nf, ext2_ino_t ino)
+{
+	struct ngfs_node *n = ngfs_node_get(nf, ino);
+
+	if (n)
+		n->nlookup++;
+}
+
+void ngfs_node_forget(struct ngfs *nf, ext2_ino_t ino, uint64_t nlookup)
+{
+	struct ngfs_node *n = node_find(nf, ino);
+
+	if (!n)
+		return;
+	n->nlookup = nlookup > n->nlookup ? 0 : n->nlookup - nlookup;
+	node_maybe_release(nf, n);
+}
+
+void ngfs_node_open(struct ngfs *nf, ext2_ino_t ino)
+{
+	struct ngfs_node *n = ngfs_node_get(nf, ino);
+
+	if (n)
+		n->nopen++;
+}
+
+void ngfs_node_release(struct ngfs *nf, ext2_ino_t ino)
+{
+	struct ngfs_node *n = node_find(nf, ino);
+
+	if (!n)
+		return;
+	if (n->nopen)
+		n->nopen--;
+	node_maybe_release(nf, n);
+}
+
+/*
+ * One name of INODE is gone (the caller already removed the directory
+ * entry and updated INODE's link count).  Writes INODE.
+ */
+int ngfs_drop_link(struct ngfs *nf, ext2_ino_t ino, struct ext2_inode_large *inode)
+{
+	struct ngfs_node *node;
+
+	ngfs_touch(nf, inode, 0);
+	if (inode->i_links_count)
+		return ngfs_write_inode(nf, ino, inode);
+	node = node_find(nf, ino);
+	if (node && (node->nlookup || node->nopen))
+		return orphan_add(nf, node, inode);
+	{
+		int err = ngfs_write_inode(nf, ino, inode);
+		return err ? err : free_inode(nf, ino);
+	}
+}
+
+/* Unmount: nobody holds anything any more. */
+int ngfs_release_orphans(struct ngfs *nf)
+{
+	int ret = 0;
+
+	while (nf->orphans) {
+		struct ngfs_node *n = nf->orphans;
+		int err = orphan_remove(nf, n);
+		if (!err)
+			err = free_inode(nf, n->ino);
+		if (err && !ret)
+			ret = err;
+		if (err)
+			break;
+	}
+	return ret;
+}
+
+void ngfs_nodes_free(struct ngfs *nf)
+{
+	size_t i;
+
+	for (i = 0; nf->nodes && i < nf->nbuckets; i++) {
+		while (nf->nodes[i]) {
+			struct ngfs_node *n = nf->nodes[i];
+			nf->nodes[i] = n->hnext;
+			free(n);
+		}
+	}
+	free(nf->nodes);
+	nf->nodes = NULL;
+	nf->nnodes = 0;
+}

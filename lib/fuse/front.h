@@ -1,0 +1,166 @@
+/*
+ * front: the FUSE side of fuse2fs-ng, on libfuse3's low-level API.
+ *
+ * Node ids are ext2 inode numbers, except that the root (ext2 inode 2) is
+ * FUSE_ROOT_ID (1); ext2 inode 1 (bad blocks) is never exposed.  Every
+ * handler has the same shape: take the filesystem lock, call one core verb
+ * (lib/core), drop the lock, reply exactly once.
+ */
+#ifndef NG_FRONT_H
+#define NG_FRONT_H
+
+#define FUSE_USE_VERSION 314
+#include <fuse_lowlevel.h>
+
+#include "core/ngfs.h"
+
+/* Everything the command line says (opts.c). */
+struct front_config {
+	char *device;
+	char *mountpoint;
+	struct ngfs_options fs;
+	int acl;		/* -1: default (on unless fakeroot) */
+	int fakeroot;
+	int kernel;
+	int noblkdev;
+	int no_default_opts;
+	int foreground;
+	int debug;
+	int singlethread;
+	int clone_fd;
+	unsigned int max_threads;
+	char *lockfile;
+	char *cache_size;
+	char *errors;
+	struct fuse_args args;	/* what goes on to libfuse */
+};
+
+/* Exit codes, documented in fuse2fs(8). */
+enum front_exit {
+	FRONT_EXIT_OK = 0,
+	FRONT_EXIT_USAGE = 1,
+	FRONT_EXIT_BADFS = 2,
+	FRONT_EXIT_REFUSED = 3,
+	FRONT_EXIT_MOUNT = 4,
+	FRONT_EXIT_RUNTIME = 5,
+};
+
+struct front {
+	struct ngfs nf;
+	struct front_config *cfg;
+	int kernel_checks;	/* default_permissions: the kernel checks access */
+	double entry_timeout;
+	double attr_timeout;
+	int destroyed;
+	int close_err;
+};
+
+/* An open file. */
+struct front_file {
+	ext2_ino_t ino;
+	int append;
+};
+
+/* An open directory: a snapshot taken at offset 0 (see ops_dir.c). */
+struct front_dirent {
+	ext2_ino_t ino;
+	int type;
+	char *name;
+};
+struct front_dir {
+	ext2_ino_t ino;
+	struct front_dirent *ents;
+	size_t n, cap;
+};
+
+/* opts.c */
+int front_parse_args(int argc, char **argv, struct front_config *cfg);
+void front_usage(const char *prog);
+
+/* session.c */
+int front_run(struct front_config *cfg);
+
+/* ops_*.c: the handler table and shared helpers */
+extern const struct fuse_lowlevel_ops front_ops;
+
+static inline struct front *front_of(fuse_req_t req)
+{
+	return fuse_req_userdata(req);
+}
+
+static inline ext2_ino_t ino_of(fuse_ino_t nodeid)
+{
+	return nodeid == FUSE_ROOT_ID ? EXT2_ROOT_INO : (ext2_ino_t)nodeid;
+}
+
+static inline fuse_ino_t nodeid_of(ext2_ino_t ino)
+{
+	return ino == EXT2_ROOT_INO ? FUSE_ROOT_ID : ino;
+}
+
+int front_entry(struct front *f, ext2_ino_t ino, struct fuse_entry_param *e);
+void front_creds(fuse_req_t req, struct ngfs_creds *cr);
+int front_access(fuse_req_t req, ext2_ino_t ino, int mask);
+void front_reply_entry(fuse_req_t req, int err, struct fuse_entry_param *e);
+
+/* handler sets, one file each */
+void front_op_init(void *userdata, struct fuse_conn_info *conn);
+void front_op_destroy(void *userdata);
+void front_op_statfs(fuse_req_t req, fuse_ino_t ino);
+void front_op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name);
+void front_op_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup);
+void front_op_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_data *forgets);
+void front_op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void front_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
+		      struct fuse_file_info *fi);
+void front_op_access(fuse_req_t req, fuse_ino_t ino, int mask);
+void front_op_readlink(fuse_req_t req, fuse_ino_t ino);
+void front_op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
+		    dev_t rdev);
+void front_op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode);
+void front_op_symlink(fuse_req_t req, const char *link, fuse_ino_t parent,
+		      const char *name);
+void front_op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name);
+void front_op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name);
+void front_op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
+		     fuse_ino_t newparent, const char *newname, unsigned int flags);
+void front_op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
+		   const char *newname);
+void front_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void front_op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
+		     struct fuse_file_info *fi);
+void front_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		   struct fuse_file_info *fi);
+void front_op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size,
+		    off_t off, struct fuse_file_info *fi);
+void front_op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void front_op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void front_op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
+		    struct fuse_file_info *fi);
+void front_op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset,
+			off_t length, struct fuse_file_info *fi);
+void front_op_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence,
+		    struct fuse_file_info *fi);
+void front_op_copy_file_range(fuse_req_t req, fuse_ino_t ino_in, off_t off_in,
+			      struct fuse_file_info *fi_in, fuse_ino_t ino_out,
+			      off_t off_out, struct fuse_file_info *fi_out, size_t len,
+			      int flags);
+void front_op_bmap(fuse_req_t req, fuse_ino_t ino, size_t blocksize, uint64_t idx);
+void front_op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void front_op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		      struct fuse_file_info *fi);
+void front_op_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+			  struct fuse_file_info *fi);
+void front_op_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void front_op_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync,
+		       struct fuse_file_info *fi);
+void front_op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
+		       const char *value, size_t size, int flags);
+void front_op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size);
+void front_op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size);
+void front_op_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name);
+void front_op_ioctl(fuse_req_t req, fuse_ino_t ino, unsigned int cmd, void *arg,
+		    struct fuse_file_info *fi, unsigned int flags, const void *in_buf,
+		    size_t in_bufsz, size_t out_bufsz);
+
+#endif

@@ -1,0 +1,248 @@
+/*
+ * ops_file.c: open files: open, create, read, write, flush, release,
+ * fsync, fallocate, lseek, copy_file_range, bmap.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "fuse/front.h"
+
+static int open_checks(fuse_req_t req, struct front *f, ext2_ino_t ino, int flags)
+{
+	struct ext2_inode_large inode;
+	int acc = flags & O_ACCMODE, err;
+
+	if ((err = ngfs_check_alive(&f->nf)) || (err = ngfs_read_inode(&f->nf, ino, &inode)))
+		return err;
+	if (acc == O_RDONLY && !(flags & O_TRUNC))
+		return front_access(req, ino, R_OK);
+	if ((err = ngfs_check_writable(&f->nf)))
+		return err;
+	if (inode.i_flags & EXT2_IMMUTABLE_FL)
+		return EPERM;
+	if ((inode.i_flags & EXT2_APPEND_FL) && (!(flags & O_APPEND) || (flags & O_TRUNC)))
+		return EPERM;
+	if ((err = front_access(req, ino, acc == O_RDWR ? R_OK | W_OK :
+					   acc == O_WRONLY ? W_OK : R_OK)))
+		return err;
+	if ((flags & O_TRUNC) && LINUX_S_ISREG(inode.i_mode)) {
+		struct timespec now;
+
+		if ((err = ngfs_truncate(&f->nf, ino, &inode, 0)))
+			return err;
+		ngfs_now(&now);
+		ngfs_set_time(&f->nf, &inode, NGFS_MTIME, &now);
+		ngfs_set_time(&f->nf, &inode, NGFS_CTIME, &now);
+		return ngfs_write_inode(&f->nf, ino, &inode);
+	}
+	return 0;
+}
+
+static int open_handle(struct front *f, ext2_ino_t ino, struct fuse_file_info *fi)
+{
+	struct front_file *fh = calloc(1, sizeof(*fh));
+
+	if (!fh)
+		return ENOMEM;
+	fh->ino = ino;
+	fh->append = !!(fi->flags & O_APPEND);
+	fi->fh = (uintptr_t)fh;
+	fi->keep_cache = 1;	/* every change to the file passes through this kernel */
+	ngfs_node_open(&f->nf, ino);
+	return 0;
+}
+
+void front_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct front *f = front_of(req);
+	int err;
+
+	ngfs_lock(&f->nf);
+	err = open_checks(req, f, ino_of(ino), fi->flags);
+	if (!err)
+		err = open_handle(f, ino_of(ino), fi);
+	ngfs_unlock(&f->nf);
+	if (err)
+		fuse_reply_err(req, err);
+	else if (fuse_reply_open(req, fi) == -ENOENT)
+		front_op_release(req, ino, fi);	/* interrupted: nobody holds it */
+}
+
+void front_op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
+		     struct fuse_file_info *fi)
+{
+	struct front *f = front_of(req);
+	struct fuse_entry_param e;
+	struct ngfs_creds cr;
+	ext2_ino_t ino;
+	int err;
+
+	front_creds(req, &cr);
+	ngfs_lock(&f->nf);
+	err = front_access(req, ino_of(parent), W_OK | X_OK);
+	if (!err)
+		err = ngfs_create(&f->nf, ino_of(parent), name, S_IFREG | (mode & 07777), 0,
+				  NULL, &cr, &ino);
+	if (err == EEXIST && !(fi->flags & O_EXCL)) {
+		/* Raced with another creator: open what is there. */
+		err = ngfs_lookup(&f->nf, ino_of(parent), name, &ino);
+		if (!err)
+			err = open_checks(req, f, ino, fi->flags);
+	}
+	if (!err)
+		err = front_entry(f, ino, &e);
+	if (!err && (err = open_handle(f, ino, fi)))
+		ngfs_node_forget(&f->nf, ino, 1);
+	ngfs_unlock(&f->nf);
+	if (err)
+		fuse_reply_err(req, err);
+	else
+		fuse_reply_create(req, &e, fi);
+}
+
+void front_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		   struct fuse_file_info *fi)
+{
+	struct front *f = front_of(req);
+	char *buf = malloc(size ? size : 1);
+	size_t done = 0;
+	int err = buf ? 0 : ENOMEM;
+
+	ngfs_lock(&f->nf);
+	if (!err)
+		err = ngfs_read(&f->nf, ino_of(ino), buf, size, off, &done);
+	ngfs_unlock(&f->nf);
+	if (err)
+		fuse_reply_err(req, err);
+	else
+		fuse_reply_buf(req, buf, done);
+	free(buf);
+}
+
+void front_op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size,
+		    off_t off, struct fuse_file_info *fi)
+{
+	struct front *f = front_of(req);
+	struct front_file *fh = (struct front_file *)(uintptr_t)fi->fh;
+	size_t done = 0;
+	int err;
+
+	ngfs_lock(&f->nf);
+	err = ngfs_write(&f->nf, ino_of(ino), buf, size, off, fh && fh->append, &done);
+	ngfs_unlock(&f->nf);
+	if (err)
+		fuse_reply_err(req, err);
+	else
+		fuse_reply_write(req, done);
+}
+
+void front_op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct front *f = front_of(req);
+	int err;
+
+	/* Writes are synchronous with the device: nothing is pending per file. */
+	ngfs_lock(&f->nf);
+	err = ngfs_check_alive(&f->nf);
+	ngfs_unlock(&f->nf);
+	fuse_reply_err(req, err);
+}
+
+void front_op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct front *f = front_of(req);
+	struct front_file *fh = (struct front_file *)(uintptr_t)fi->fh;
+
+	ngfs_lock(&f->nf);
+	ngfs_node_release(&f->nf, ino_of(ino));
+	ngfs_unlock(&f->nf);
+	free(fh);
+	fuse_reply_err(req, 0);
+}
+
+void front_op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
+		    struct fuse_file_info *fi)
+{
+	struct front *f = front_of(req);
+	int err;
+
+	ngfs_lock(&f->nf);
+	err = ngfs_check_alive(&f->nf);
+	if (!err)
+		err = ngfs_flush(&f->nf, 1);
+	ngfs_unlock(&f->nf);
+	fuse_reply_err(req, err);
+}
+
+void front_op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset,
+			off_t length, struct fuse_file_info *fi)
+{
+	struct front *f = front_of(req);
+	int err;
+
+	ngfs_lock(&f->nf);
+	err = ngfs_fallocate(&f->nf, ino_of(ino), mode, offset, length);
+	ngfs_unlock(&f->nf);
+	fuse_reply_err(req, err);
+}
+
+void front_op_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence,
+		    struct fuse_file_info *fi)
+{
+	struct front *f = front_of(req);
+	off_t res = 0;
+	int err;
+
+	if (whence != SEEK_DATA && whence != SEEK_HOLE) {
+		fuse_reply_err(req, EINVAL);
+		return;
+	}
+	ngfs_lock(&f->nf);
+	err = ngfs_seek(&f->nf, ino_of(ino), off, whence, &res);
+	ngfs_unlock(&f->nf);
+	if (err)
+		fuse_reply_err(req, err);
+	else
+		fuse_reply_lseek(req, res);
+}
+
+void front_op_copy_file_range(fuse_req_t req, fuse_ino_t ino_in, off_t off_in,
+			      struct fuse_file_info *fi_in, fuse_ino_t ino_out,
+			      off_t off_out, struct fuse_file_info *fi_out, size_t len,
+			      int flags)
+{
+	struct front *f = front_of(req);
+	struct front_file *out = (struct front_file *)(uintptr_t)fi_out->fh;
+	size_t done = 0;
+	int err = flags ? EINVAL : 0;
+
+	if (!err && out && out->append)
+		err = EBADF;	/* as the kernel: no copying into O_APPEND files */
+	ngfs_lock(&f->nf);
+	if (!err)
+		err = ngfs_copy_range(&f->nf, ino_of(ino_in), off_in, ino_of(ino_out), off_out,
+				      len, &done);
+	ngfs_unlock(&f->nf);
+	if (err)
+		fuse_reply_err(req, err);
+	else
+		fuse_reply_write(req, done);
+}
+
+void front_op_bmap(fuse_req_t req, fuse_ino_t ino, size_t blocksize, uint64_t idx)
+{
+	struct front *f = front_of(req);
+	uint64_t bs = f->nf.fs->blocksize, byte = idx * blocksize, pblk = 0;
+	int err = blocksize ? 0 : EINVAL;
+
+	ngfs_lock(&f->nf);
+	if (!err)
+		err = ngfs_bmap(&f->nf, ino_of(ino), byte / bs, &pblk);
+	ngfs_unlock(&f->nf);
+	if (err)
+		fuse_reply_err(req, err);
+	else
+		fuse_reply_bmap(req, pblk ? (pblk * bs + byte % bs) / blocksize : 0);
+}

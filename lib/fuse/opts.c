@@ -1,0 +1,186 @@
+/*
+ * opts.c: the command line.  A superset of e2fsprogs' fuse2fs: our options
+ * are taken out here, the rest (allow_other, -f, -d, -s, ...) goes on to
+ * libfuse, which rejects what it does not know.
+ */
+#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fuse/front.h"
+
+enum {
+	KEY_HELP,
+	KEY_VERSION,
+	KEY_IGNORED,
+	KEY_KEEP_AND_SET,
+};
+
+#define OPT(t, field, v) { t, offsetof(struct front_config, field), v }
+
+static const struct fuse_opt front_opts[] = {
+	OPT("ro", fs.readonly, 1),
+	OPT("rw", fs.readonly, 0),
+	OPT("fakeroot", fakeroot, 1),
+	OPT("kernel", kernel, 1),
+	OPT("acl", acl, 1),
+	OPT("noacl", acl, 0),
+	OPT("norecovery", fs.norecovery, 1),
+	OPT("noload", fs.norecovery, 1),
+	OPT("errors=%s", errors, 0),
+	OPT("offset=%lu", fs.offset, 0),
+	OPT("minixdf", fs.minixdf, 1),
+	OPT("bsddf", fs.minixdf, 0),
+	OPT("dirsync", fs.dirsync, 1),
+	OPT("lockfile=%s", lockfile, 0),
+	OPT("cache_size=%s", cache_size, 0),
+	OPT("directio", fs.directio, 1),
+	OPT("fuse2fs_debug", fs.debug, 1),
+	OPT("no_default_opts", no_default_opts, 1),
+	OPT("noblkdev", noblkdev, 1),
+	/* Accepted for compatibility with e2fsprogs' fuse2fs and ext4. */
+	FUSE_OPT_KEY("user_xattr", KEY_IGNORED),
+	FUSE_OPT_KEY("nouser_xattr", KEY_IGNORED),
+	FUSE_OPT_KEY("noblock_validity", KEY_IGNORED),
+	FUSE_OPT_KEY("nodelalloc", KEY_IGNORED),
+	FUSE_OPT_KEY("-h", KEY_HELP),
+	FUSE_OPT_KEY("--help", KEY_HELP),
+	FUSE_OPT_KEY("-V", KEY_VERSION),
+	FUSE_OPT_KEY("--version", KEY_VERSION),
+	FUSE_OPT_END
+};
+
+void front_usage(const char *prog)
+{
+	printf("Usage: %s [options] DEVICE-OR-IMAGE MOUNTPOINT\n\n"
+	       "Serve an ext2/ext3/ext4 filesystem through FUSE.\n\n"
+	       "Filesystem options (-o):\n"
+	       "    ro / rw                 read-only / read-write (default rw)\n"
+	       "    kernel                  allow_other,default_permissions,acl\n"
+	       "    acl / noacl             POSIX ACLs, enforced by the kernel (default acl)\n"
+	       "    fakeroot                no permission checks (implies nosuid,nodev)\n"
+	       "    norecovery / noload     ignore the journal; implies ro\n"
+	       "    errors=continue|remount-ro|panic   on corruption (default: superblock)\n"
+	       "    offset=BYTES            filesystem starts at this byte offset\n"
+	       "    minixdf / bsddf         statfs counts metadata / excludes it (default)\n"
+	       "    dirsync                 flush after every directory change\n"
+	       "    lockfile=PATH           create PATH exclusively while mounted\n"
+	       "    cache_size=N[KMG]       accepted for compatibility (kernel page cache)\n"
+	       "    directio                O_DIRECT access to the device\n"
+	       "    noblkdev                do not use a loop device / fuseblk for images\n"
+	       "    fuse2fs_debug           debug messages\n"
+	       "    no_default_opts         do not add default FUSE options\n\n"
+	       "FUSE options: -f (foreground), -d (debug), -s (single thread),\n"
+	       "    -o allow_other, -o default_permissions, ... (see mount.fuse3(8))\n"
+	       "Other: -h/--help, -V/--version\n\n"
+	       "Exit status: 0 mounted, 1 usage, 2 bad device or filesystem,\n"
+	       "    3 unsupported feature, 4 mount failed, 5 runtime failure.\n", prog);
+}
+
+static int opt_proc(void *data, const char *arg, int key, struct fuse_args *outargs)
+{
+	struct front_config *cfg = data;
+
+	switch (key) {
+	case FUSE_OPT_KEY_NONOPT:
+		if (!cfg->device) {
+			cfg->device = strdup(arg);
+			return 0;
+		}
+		return 1;	/* the mountpoint: fuse_parse_cmdline takes it */
+	case KEY_IGNORED:
+		return 0;
+	case KEY_HELP:
+		front_usage(outargs->argv[0]);
+		exit(FRONT_EXIT_OK);
+	case KEY_VERSION:
+		printf("fuse2fs (fuse2fs-ng) %s\n", PACKAGE_VERSION);
+		exit(FRONT_EXIT_OK);
+	}
+	return 1;
+}
+
+static int parse_errors(struct front_config *cfg)
+{
+	if (!cfg->errors)
+		return 0;
+	if (!strcmp(cfg->errors, "continue"))
+		cfg->fs.errors = NGFS_ERRORS_CONTINUE;
+	else if (!strcmp(cfg->errors, "remount-ro"))
+		cfg->fs.errors = NGFS_ERRORS_REMOUNT_RO;
+	else if (!strcmp(cfg->errors, "panic"))
+		cfg->fs.errors = NGFS_ERRORS_PANIC;
+	else
+		return -1;
+	return 0;
+}
+
+static int parse_size(const char *s)
+{
+	char *end;
+	unsigned long long v;
+
+	errno = 0;
+	v = strtoull(s, &end, 0);
+	if (errno || end == s || v == 0)
+		return -1;
+	if (*end && strchr("kKmMgG", *end))
+		end++;
+	return *end ? -1 : 0;
+}
+
+/* Returns 0 or an exit code (with the message already printed). */
+int front_parse_args(int argc, char **argv, struct front_config *cfg)
+{
+	struct fuse_cmdline_opts copts;
+
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->acl = -1;
+	cfg->args = (struct fuse_args)FUSE_ARGS_INIT(argc, argv);
+	if (fuse_opt_parse(&cfg->args, cfg, front_opts, opt_proc) == -1)
+		return FRONT_EXIT_USAGE;
+	if (fuse_parse_cmdline(&cfg->args, &copts) != 0)
+		return FRONT_EXIT_USAGE;
+	if (copts.show_help) {
+		front_usage(argv[0]);
+		exit(FRONT_EXIT_OK);
+	}
+	if (copts.show_version) {
+		printf("fuse2fs (fuse2fs-ng) %s\n", PACKAGE_VERSION);
+		exit(FRONT_EXIT_OK);
+	}
+	cfg->mountpoint = copts.mountpoint;
+	cfg->foreground = copts.foreground;
+	cfg->debug = copts.debug;
+	cfg->singlethread = copts.singlethread;
+	cfg->clone_fd = copts.clone_fd;
+	cfg->max_threads = copts.max_threads;
+	if (!cfg->device || !cfg->mountpoint) {
+		fprintf(stderr, "fuse2fs: missing %s (usage: fuse2fs [options] DEVICE MOUNTPOINT)\n",
+			cfg->device ? "mountpoint" : "device and mountpoint");
+		return FRONT_EXIT_USAGE;
+	}
+	if (parse_errors(cfg)) {
+		fprintf(stderr, "fuse2fs: bad option errors=%s (continue, remount-ro or panic)\n",
+			cfg->errors);
+		return FRONT_EXIT_USAGE;
+	}
+	if (cfg->cache_size && parse_size(cfg->cache_size)) {
+		fprintf(stderr, "fuse2fs: bad option cache_size=%s\n", cfg->cache_size);
+		return FRONT_EXIT_USAGE;
+	}
+	if (cfg->fs.norecovery)
+		cfg->fs.readonly = 1;
+	if (cfg->kernel && cfg->acl < 0)
+		cfg->acl = 1;
+	if (cfg->acl < 0)
+		cfg->acl = !cfg->fakeroot;
+	if (cfg->fakeroot && cfg->acl) {
+		fprintf(stderr, "fuse2fs: fakeroot and acl cannot be combined\n");
+		return FRONT_EXIT_USAGE;
+	}
+	cfg->fs.acl = cfg->acl;
+	return 0;
+}

@@ -1,0 +1,276 @@
+/*
+ * session.c: from a command line to a served mount.
+ *
+ *   open the device      (the image gets a loop device when we may attach one)
+ *   open the filesystem  (refuse, or fall back to read-only, with a reason)
+ *   mount                (fuseblk on block devices: umount waits for us)
+ *   serve                (until unmount or a signal)
+ *   close                (in DESTROY: everything on the device, then reply)
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <unistd.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+
+#include "fuse/front.h"
+#include "io/loopdev.h"
+
+struct device {
+	int image_fd;		/* what the user named (flock held on images) */
+	int fd;			/* what we do I/O on: image, block device or loop */
+	int writable;
+	int blkdev;		/* mount as fuseblk */
+	char path[64];		/* the block device path for fuseblk */
+};
+
+static int open_device(struct front_config *cfg, struct device *dev)
+{
+	int want_rw = !cfg->fs.readonly, flags = O_CLOEXEC, fd;
+	struct stat st;
+
+	memset(dev, 0, sizeof(*dev));
+	dev->image_fd = dev->fd = -1;
+	if (cfg->fs.directio)
+		flags |= O_DIRECT;
+	fd = open(cfg->device, flags | (want_rw ? O_RDWR : O_RDONLY));
+	if (fd < 0 && want_rw && (errno == EROFS || errno == EACCES || errno == EPERM)) {
+		fd = open(cfg->device, flags | O_RDONLY);
+		if (fd >= 0)
+			fprintf(stderr, "fuse2fs: %s: device is write-protected, mounting read-only\n",
+				cfg->device);
+		want_rw = 0;
+	}
+	if (fd < 0) {
+		fprintf(stderr, "fuse2fs: %s: %s\n", cfg->device, strerror(errno));
+		return FRONT_EXIT_BADFS;
+	}
+	dev->image_fd = dev->fd = fd;
+	dev->writable = want_rw;
+	if (fstat(fd, &st) < 0) {
+		fprintf(stderr, "fuse2fs: %s: %s\n", cfg->device, strerror(errno));
+		return FRONT_EXIT_BADFS;
+	}
+	if (S_ISBLK(st.st_mode)) {
+		/* Busy check only: fuseblk's own exclusive claim guards the mount. */
+		int x = open(cfg->device, O_RDONLY | O_EXCL | O_CLOEXEC);
+		if (x < 0 && errno == EBUSY) {
+			fprintf(stderr, "fuse2fs: %s: device is busy (mounted or in use)\n",
+				cfg->device);
+			return FRONT_EXIT_BADFS;
+		}
+		if (x >= 0)
+			close(x);
+		dev->blkdev = geteuid() == 0 && !cfg->noblkdev;
+		snprintf(dev->path, sizeof(dev->path), "%s", cfg->device);
+		return 0;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		fprintf(stderr, "fuse2fs: %s: not a block device or an image file\n", cfg->device);
+		return FRONT_EXIT_BADFS;
+	}
+	/* One daemon per image; the lock is held until everything is written. */
+	if (flock(fd, (want_rw ? LOCK_EX : LOCK_SH) | LOCK_NB) < 0) {
+		fprintf(stderr, "fuse2fs: %s: image is in use by another process\n", cfg->device);
+		return FRONT_EXIT_BADFS;
+	}
+	if (geteuid() == 0 && !cfg->noblkdev) {
+		int lfd = loopdev_attach(fd, !want_rw, dev->path, sizeof(dev->path));
+		if (lfd >= 0) {
+			dev->fd = lfd;
+			dev->blkdev = 1;
+		} else {
+			fprintf(stderr, "fuse2fs: %s: cannot attach a loop device (%s); umount will "
+				"not wait for the daemon (see fuse2fs(8))\n", cfg->device,
+				strerror(-lfd));
+		}
+	}
+	return 0;
+}
+
+static void close_device(struct device *dev)
+{
+	if (dev->fd >= 0 && dev->fd != dev->image_fd)
+		close(dev->fd);
+	if (dev->image_fd >= 0)
+		close(dev->image_fd);	/* releases the flock: waiters may go on */
+}
+
+static int add_opt(struct fuse_args *args, const char *fmt, const char *val)
+{
+	char buf[4200];
+
+	snprintf(buf, sizeof(buf), fmt, val);
+	return fuse_opt_add_arg(args, "-o") || fuse_opt_add_arg(args, buf);
+}
+
+/* Escape commas and backslashes in an option value (libfuse's syntax). */
+static void escape(const char *in, char *out, size_t len)
+{
+	size_t o = 0;
+
+	for (; *in && o + 2 < len; in++) {
+		if (*in == ',' || *in == '\\')
+			out[o++] = '\\';
+		out[o++] = *in;
+	}
+	out[o] = 0;
+}
+
+static int build_fuse_args(struct front_config *cfg, struct front *f, struct device *dev)
+{
+	struct fuse_args *a = &cfg->args;
+	char esc[4100];
+	int err = 0;
+
+	escape(dev->blkdev ? dev->path : cfg->device, esc, sizeof(esc));
+	err |= add_opt(a, "fsname=%s", esc);
+	if (dev->blkdev)
+		err |= add_opt(a, "%s", "blkdev");
+	if (!cfg->no_default_opts)
+		err |= add_opt(a, "subtype=%s", ngfs_fstype(&f->nf));
+	if (f->nf.readonly)
+		err |= add_opt(a, "%s", "ro");
+	if (cfg->kernel)
+		err |= add_opt(a, "%s", "allow_other");
+	if (cfg->fakeroot) {
+		err |= add_opt(a, "%s", "nosuid");
+		err |= add_opt(a, "%s", "nodev");
+	} else {
+		/* The kernel checks permissions (and ACLs) like for any local fs. */
+		err |= add_opt(a, "%s", "default_permissions");
+		f->kernel_checks = 1;
+	}
+	return err ? FRONT_EXIT_RUNTIME : 0;
+}
+
+static int take_lockfile(struct front_config *cfg)
+{
+	int fd;
+
+	if (!cfg->lockfile)
+		return 0;
+	fd = open(cfg->lockfile, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		fprintf(stderr, "fuse2fs: lockfile %s: %s\n", cfg->lockfile, strerror(errno));
+		return FRONT_EXIT_MOUNT;
+	}
+	dprintf(fd, "%d\n", (int)getpid());
+	close(fd);
+	return 0;
+}
+
+static int serve(struct front_config *cfg, struct fuse_session *se)
+{
+	struct fuse_loop_config *lc;
+	int ret;
+
+	if (cfg->singlethread)
+		return fuse_session_loop(se);
+	lc = fuse_loop_cfg_create();
+	if (!lc)
+		return fuse_session_loop(se);
+	fuse_loop_cfg_set_clone_fd(lc, cfg->clone_fd);
+	fuse_loop_cfg_set_max_threads(lc, cfg->max_threads ? cfg->max_threads : 4);
+	ret = fuse_session_loop_mt(se, lc);
+	fuse_loop_cfg_destroy(lc);
+	return ret;
+}
+
+int front_run(struct front_config *cfg)
+{
+	struct fdio_target target;
+	struct fuse_session *se = NULL;
+	struct device dev;
+	struct front *f;
+	struct stat st;
+	char msg[512];
+	int ret, have_lock = 0;
+
+	f = calloc(1, sizeof(*f));
+	if (!f)
+		return FRONT_EXIT_RUNTIME;
+	f->cfg = cfg;
+	f->entry_timeout = 1.0;
+	f->attr_timeout = 0.0;
+
+	if (stat(cfg->mountpoint, &st) < 0 || !S_ISDIR(st.st_mode)) {
+		fprintf(stderr, "fuse2fs: mountpoint %s: %s\n", cfg->mountpoint,
+			errno && !S_ISDIR(st.st_mode) ? strerror(errno) : "not a directory");
+		free(f);
+		return FRONT_EXIT_MOUNT;
+	}
+	if ((ret = open_device(cfg, &dev)))
+		goto out;
+	target.fd = dev.fd;
+	target.writable = dev.writable;
+	target.direct = cfg->fs.directio;
+	target.offset = cfg->fs.offset;
+	ret = ngfs_open(&f->nf, &target, cfg->device, &cfg->fs, msg, sizeof(msg));
+	if (ret) {
+		fprintf(stderr, "fuse2fs: %s\n", msg);
+		goto out;
+	}
+	if (f->nf.ro_reason)
+		fprintf(stderr, "fuse2fs: %s: %s; mounting read-only\n", cfg->device,
+			f->nf.ro_reason);
+	if ((ret = build_fuse_args(cfg, f, &dev)))
+		goto out_close;
+	se = fuse_session_new(&cfg->args, &front_ops, sizeof(front_ops), f);
+	if (!se) {
+		/* libfuse printed which option it did not understand */
+		ret = FRONT_EXIT_USAGE;
+		goto out_close;
+	}
+	if ((ret = take_lockfile(cfg)))
+		goto out_session;
+	have_lock = 1;
+	if ((ret = ngfs_start_writing(&f->nf))) {
+		fprintf(stderr, "fuse2fs: %s: cannot write the superblock: %s\n", cfg->device,
+			strerror(ret));
+		ret = FRONT_EXIT_BADFS;
+		goto out_session;
+	}
+	if (fuse_session_mount(se, cfg->mountpoint) != 0) {
+		fprintf(stderr, "fuse2fs: cannot mount %s on %s\n", cfg->device, cfg->mountpoint);
+		ret = FRONT_EXIT_MOUNT;
+		goto out_session;
+	}
+	if (fuse_set_signal_handlers(se) != 0) {
+		ret = FRONT_EXIT_RUNTIME;
+		goto out_unmount;
+	}
+	if (!cfg->foreground) {
+		openlog("fuse2fs", LOG_PID, LOG_DAEMON);
+		ngfs_log_to_syslog();
+	}
+	fuse_daemonize(cfg->foreground);
+	ret = serve(cfg, se) ? FRONT_EXIT_RUNTIME : FRONT_EXIT_OK;
+	fuse_remove_signal_handlers(se);
+out_unmount:
+	fuse_session_unmount(se);
+out_session:
+	fuse_session_destroy(se);	/* calls destroy if the kernel did not */
+	if (!f->destroyed) {
+		f->close_err = ngfs_close(&f->nf);
+		f->destroyed = 1;
+	}
+	if (f->close_err) {
+		ngfs_log("%s: final flush failed: %s", cfg->device, strerror(f->close_err));
+		if (!ret)
+			ret = FRONT_EXIT_RUNTIME;
+	}
+	goto out;
+out_close:
+	ngfs_close(&f->nf);
+out:
+	if (have_lock && cfg->lockfile)
+		unlink(cfg->lockfile);
+	close_device(&dev);
+	free(f);
+	return ret;
+}

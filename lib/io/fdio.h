@@ -1,0 +1,38 @@
+/*
+ * fdio: libext2fs io_manager over an already-open file descriptor.
+ *
+ * All metadata I/O of the filesystem passes through here, which makes it the
+ * one choke point where a journal can later hook in.  The descriptor is owned
+ * by the caller: the manager never opens a path and never closes the fd, so a
+ * sandboxed service can hand us a device it opened elsewhere.  (Debian's
+ * 1.47.0 "unixfd" manager guesses the access mode wrongly and closes the fd
+ * itself, which is why this exists.)
+ *
+ * No userspace block cache: the kernel page cache of the device does that job
+ * and the file data path (pread/pwrite on the same fd) stays coherent with
+ * metadata without any invalidation protocol.
+ */
+#ifndef NG_FDIO_H
+#define NG_FDIO_H
+
+#include <stdint.h>
+#include <ext2fs/ext2fs.h>
+
+extern io_manager fdio_io_manager;
+
+/* Register an fd under a name that ext2fs_open2() can be given ("fdio:N"). */
+struct fdio_target {
+	int fd;
+	int writable;		/* fd was opened O_RDWR */
+	int direct;		/* fd was opened O_DIRECT: bounce unaligned I/O */
+	uint64_t offset;	/* byte offset of the filesystem in the file */
+};
+void fdio_name(const struct fdio_target *t, char *buf, size_t len);
+
+/* Byte-granular device access for the file data path (same fd, same offset). */
+int fdio_pread(io_channel ch, void *buf, size_t len, uint64_t off);
+int fdio_pwrite(io_channel ch, const void *buf, size_t len, uint64_t off);
+int fdio_sync(io_channel ch);
+int fdio_fd(io_channel ch);
+
+#endif

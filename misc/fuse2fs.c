@@ -1,0 +1,21 @@
+/*
+ * fuse2fs: serve an ext2/ext3/ext4 filesystem through FUSE.
+ * The work is done by lib/fuse (the FUSE front) over lib/core.
+ */
+#include <stdlib.h>
+
+#include "fuse/front.h"
+
+int main(int argc, char *argv[])
+{
+	struct front_config cfg;
+	int ret;
+
+	ret = front_parse_args(argc, argv, &cfg);
+	if (!ret)
+		ret = front_run(&cfg);
+	fuse_opt_free_args(&cfg.args);
+	free(cfg.device);
+	free(cfg.mountpoint);
+	return ret;
+}

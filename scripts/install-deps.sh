@@ -1,0 +1,22 @@
+#!/bin/sh
+# Install everything fuse2fs-ng needs to build and test on Debian 12.
+# Idempotent: packages already present are left alone.
+set -eu
+PKGS="build-essential autoconf automake libtool pkg-config
+      libext2fs-dev comerr-dev e2fsprogs
+      libfuse3-dev fuse3
+      libcap-ng-dev libsystemd-dev
+      acl attr util-linux kmod"
+missing=""
+for p in $PKGS; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
+        missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+    echo "install-deps: installing:$missing"
+    SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO=sudo
+    export DEBIAN_FRONTEND=noninteractive
+    $SUDO apt-get update -qq
+    # shellcheck disable=SC2086
+    $SUDO apt-get install -y -qq --no-install-recommends $missing
+fi
