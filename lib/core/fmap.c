@@ -2,7 +2,8 @@
  * fmap.c: the file mapping layer.  One verb answers "where does logical
  * block L of this file live, and for how many blocks is the answer the
  * same?" (a hole, a written extent or an unwritten extent); a few more
- * allocate, convert and free ranges.  The classic data path (data.c) and
+ * allocate, convert and free ranges.  They update INODE in place and
+ * write it: libext2fs changes the caller's copy without always saving it.  The classic data path (data.c) and
  * the iomap protocol both stand on these.
  */
 #include <errno.h>
@@ -118,7 +119,7 @@ int ngfs_fmap_get(struct ngfs *nf, ext2_ino_t ino, struct ext2_inode_large *inod
  * Allocate the holes in [lblk, lblk+len).  Written-to-be blocks are
  * allocated initialized (the caller writes or zeroes every byte of them);
  * fallocate asks for unwritten extents, which read as zeros.  The on-disk
- * inode is updated; INODE is re-read.
+ * inode is updated.
  */
 int ngfs_fmap_alloc(struct ngfs *nf, ext2_ino_t ino, struct ext2_inode_large *inode,
 		    blk64_t lblk, blk64_t len, int unwritten)
@@ -141,7 +142,8 @@ int ngfs_fmap_alloc(struct ngfs *nf, ext2_ino_t ino, struct ext2_inode_large *in
 		}
 	}
 	nf->dirty = 1;
-	ret = ngfs_read_inode(nf, ino, inode);
+	/* libext2fs updated INODE (extent root, i_blocks) but may not have saved it. */
+	ret = ngfs_write_inode(nf, ino, inode);
 	if (err)
 		return ngfs_errno(nf, err, "allocate", ino);
 	return ret;
@@ -192,13 +194,13 @@ int ngfs_fmap_mark_written(struct ngfs *nf, ext2_ino_t ino,
 	}
 	ext2fs_extent_free(h);
 	nf->dirty = 1;
-	ret = ngfs_read_inode(nf, ino, inode);
+	ret = ngfs_write_inode(nf, ino, inode);
 	if (err)
 		return ngfs_errno(nf, err, "mark_written", ino);
 	return ret;
 }
 
-/* Free the blocks of [lblk, lblk+len); INODE is re-read. */
+/* Free the blocks of [lblk, lblk+len). */
 int ngfs_fmap_punch(struct ngfs *nf, ext2_ino_t ino, struct ext2_inode_large *inode,
 		    blk64_t lblk, blk64_t len)
 {
@@ -210,7 +212,7 @@ int ngfs_fmap_punch(struct ngfs *nf, ext2_ino_t ino, struct ext2_inode_large *in
 	err = ext2fs_punch(nf->fs, ino, (struct ext2_inode *)inode, NULL, lblk,
 			   len == ~0ULL ? ~0ULL : lblk + len - 1);
 	nf->dirty = 1;
-	ret = ngfs_read_inode(nf, ino, inode);
+	ret = ngfs_write_inode(nf, ino, inode);
 	if (err)
 		return ngfs_errno(nf, err, "punch", ino);
 	return ret;

@@ -71,9 +71,6 @@ static int free_inode(struct ngfs *nf, ext2_ino_t ino)
 		err = ext2fs_punch(nf->fs, ino, (struct ext2_inode *)&inode, NULL, 0, ~0ULL);
 		if (err)
 			return ngfs_errno(nf, err, "free_inode", ino);
-		ret = ngfs_read_inode(nf, ino, &inode);
-		if (ret)
-			return ret;
 	}
 	if (ext2fs_file_acl_block(nf->fs, (struct ext2_inode *)&inode)) {
 		err = ext2fs_free_ext_attr(nf->fs, ino, &inode);
