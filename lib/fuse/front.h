@@ -32,6 +32,8 @@ struct front_config {
 	char *lockfile;
 	char *cache_size;
 	char *errors;
+	int mountpoint_checked;
+	int bad_mountpoint;
 	struct fuse_args args;	/* what goes on to libfuse */
 };
 

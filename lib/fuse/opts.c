@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "fuse/front.h"
 
@@ -89,6 +90,15 @@ static int opt_proc(void *data, const char *arg, int key, struct fuse_args *outa
 			cfg->device = strdup(arg);
 			return 0;
 		}
+		if (!cfg->mountpoint_checked++) {
+			struct stat st;
+			/* Say it here: libfuse's own message would exit 1. */
+			int bad = stat(arg, &st) < 0 ? errno : S_ISDIR(st.st_mode) ? 0 : ENOTDIR;
+			if (bad) {
+				fprintf(stderr, "fuse2fs: mountpoint %s: %s\n", arg, strerror(bad));
+				cfg->bad_mountpoint = 1;
+			}
+		}
 		return 1;	/* the mountpoint: fuse_parse_cmdline takes it */
 	case KEY_IGNORED:
 		return 0;
@@ -141,6 +151,8 @@ int front_parse_args(int argc, char **argv, struct front_config *cfg)
 	cfg->args = (struct fuse_args)FUSE_ARGS_INIT(argc, argv);
 	if (fuse_opt_parse(&cfg->args, cfg, front_opts, opt_proc) == -1)
 		return FRONT_EXIT_USAGE;
+	if (cfg->bad_mountpoint)
+		return FRONT_EXIT_MOUNT;
 	if (fuse_parse_cmdline(&cfg->args, &copts) != 0)
 		return FRONT_EXIT_USAGE;
 	if (copts.show_help) {

@@ -187,7 +187,6 @@ int front_run(struct front_config *cfg)
 	struct fuse_session *se = NULL;
 	struct device dev;
 	struct front *f;
-	struct stat st;
 	char msg[512];
 	int ret, have_lock = 0;
 
@@ -198,12 +197,6 @@ int front_run(struct front_config *cfg)
 	f->entry_timeout = 1.0;
 	f->attr_timeout = 0.0;
 
-	if (stat(cfg->mountpoint, &st) < 0 || !S_ISDIR(st.st_mode)) {
-		fprintf(stderr, "fuse2fs: mountpoint %s: %s\n", cfg->mountpoint,
-			errno && !S_ISDIR(st.st_mode) ? strerror(errno) : "not a directory");
-		free(f);
-		return FRONT_EXIT_MOUNT;
-	}
 	if ((ret = open_device(cfg, &dev)))
 		goto out;
 	target.fd = dev.fd;
