@@ -9,6 +9,22 @@
 
 #include "core/ngfs.h"
 
+/* Flags a new inode takes from its directory (the kernel's EXT4_FL_INHERITED). */
+#define FL_INHERITED (EXT2_SECRM_FL | EXT2_UNRM_FL | EXT2_COMPR_FL | EXT2_SYNC_FL | \
+		      EXT2_NODUMP_FL | EXT2_NOATIME_FL | EXT2_NOCOMPR_FL | \
+		      EXT3_JOURNAL_DATA_FL | EXT2_NOTAIL_FL | EXT2_DIRSYNC_FL)
+
+static uint32_t inherited_flags(const struct ext2_inode_large *dir, mode_t mode)
+{
+	uint32_t flags = dir->i_flags & FL_INHERITED;
+
+	if (S_ISDIR(mode))
+		return flags;
+	if (S_ISREG(mode))
+		return flags & ~EXT2_DIRSYNC_FL;
+	return flags & (EXT2_NODUMP_FL | EXT2_NOATIME_FL);
+}
+
 static int init_extents(struct ngfs *nf, ext2_ino_t ino, struct ext2_inode_large *inode)
 {
 	ext2_extent_handle_t handle;
@@ -37,7 +53,7 @@ static void encode_rdev(struct ext2_inode_large *inode, dev_t rdev)
 
 /* Regular files and special files: we build the inode ourselves. */
 static int create_plain(struct ngfs *nf, ext2_ino_t dir, const char *name, ext2_ino_t ino,
-			mode_t mode, dev_t rdev, uid_t uid, gid_t gid)
+			mode_t mode, dev_t rdev, uid_t uid, gid_t gid, uint32_t flags)
 {
 	struct ext2_inode_large inode;
 	errcode_t err;
@@ -45,6 +61,7 @@ static int create_plain(struct ngfs *nf, ext2_ino_t dir, const char *name, ext2_
 
 	ngfs_init_inode(nf, &inode, mode, uid, gid);
 	inode.i_links_count = 1;
+	inode.i_flags = flags;
 	if (S_ISCHR(mode) || S_ISBLK(mode))
 		encode_rdev(&inode, rdev);
 	if (S_ISREG(mode) && ext2fs_has_feature_extents(nf->fs->super) &&
@@ -69,9 +86,10 @@ static int create_plain(struct ngfs *nf, ext2_ino_t dir, const char *name, ext2_
  * directories, fast and slow symlinks); we then set owner, mode and times.
  */
 static int create_by_lib(struct ngfs *nf, ext2_ino_t dir, const char *name, ext2_ino_t ino,
-			 mode_t mode, const char *target, uid_t uid, gid_t gid)
+			 mode_t mode, const char *target, uid_t uid, gid_t gid, uint32_t flags)
 {
-	struct ext2_inode_large inode, fresh;
+	struct ext2_inode_large inode;
+	struct timespec now;
 	errcode_t err;
 	int tries, ret;
 
@@ -91,18 +109,18 @@ static int create_by_lib(struct ngfs *nf, ext2_ino_t dir, const char *name, ext2
 		return ngfs_errno(nf, err, S_ISDIR(mode) ? "mkdir" : "symlink", dir);
 	if ((ret = ngfs_read_inode(nf, ino, &inode)))
 		return ret;
-	ngfs_init_inode(nf, &fresh, mode, uid, gid);
+	/*
+	 * Keep the library's i_extra_isize: inline data lives in an in-inode
+	 * xattr right after the extra fields, so changing it would lose it.
+	 */
 	inode.i_mode = mode;
+	inode.i_flags |= flags;
 	ngfs_set_owner(&inode, uid, gid);
-	inode.i_extra_isize = fresh.i_extra_isize;
-	inode.i_atime = fresh.i_atime;
-	inode.i_mtime = fresh.i_mtime;
-	inode.i_ctime = fresh.i_ctime;
-	inode.i_atime_extra = fresh.i_atime_extra;
-	inode.i_mtime_extra = fresh.i_mtime_extra;
-	inode.i_ctime_extra = fresh.i_ctime_extra;
-	inode.i_crtime = fresh.i_crtime;
-	inode.i_crtime_extra = fresh.i_crtime_extra;
+	ngfs_now(&now);
+	ngfs_set_time(nf, &inode, NGFS_ATIME, &now);
+	ngfs_set_time(nf, &inode, NGFS_MTIME, &now);
+	ngfs_set_time(nf, &inode, NGFS_CTIME, &now);
+	ngfs_set_time(nf, &inode, NGFS_CRTIME, &now);
 	return ngfs_write_inode(nf, ino, &inode);
 }
 
@@ -161,9 +179,11 @@ int ngfs_create(struct ngfs *nf, ext2_ino_t dir, const char *name, mode_t mode,
 			mode &= ~(cr->umask & 0777);
 	}
 	if (S_ISDIR(mode) || S_ISLNK(mode))
-		ret = create_by_lib(nf, dir, name, ino, mode, target, uid, gid);
+		ret = create_by_lib(nf, dir, name, ino, mode, target, uid, gid,
+				    inherited_flags(&dinode, mode));
 	else
-		ret = create_plain(nf, dir, name, ino, mode, rdev, uid, gid);
+		ret = create_plain(nf, dir, name, ino, mode, rdev, uid, gid,
+				   inherited_flags(&dinode, mode));
 	if (ret)
 		return ret;
 	if (acl_applied && (ret = ngfs_acl_inherit(nf, dir, ino, &mode, &acl_applied)))

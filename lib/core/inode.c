@@ -114,13 +114,16 @@ static void encode_time(const struct timespec *ts, uint32_t *lo, uint32_t *extra
 	const int64_t min = INT32_MIN;
 	const int64_t max = extra ? (int64_t)INT32_MAX + (3LL << 32) : INT32_MAX;
 
-	if (sec < min)
-		sec = min;
-	if (sec > max)
-		sec = max;
+	long nsec = ts->tv_nsec;
+
+	/* Out of range: clamp, and like the kernel drop the nanoseconds. */
+	if (sec < min || sec > max) {
+		sec = sec < min ? min : max;
+		nsec = 0;
+	}
 	*lo = (uint32_t)sec;
 	if (extra)
-		*extra = (((sec - (int32_t)sec) >> 32) & 3) | ((uint32_t)ts->tv_nsec << 2);
+		*extra = (((sec - (int32_t)sec) >> 32) & 3) | ((uint32_t)nsec << 2);
 }
 
 void ngfs_get_time(const struct ext2_inode_large *inode, enum ngfs_time which,

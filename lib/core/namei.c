@@ -64,24 +64,31 @@ struct list_ctx {
 	ngfs_dir_fn fn;
 	void *priv;
 	int ret;
+	int filetype;		/* the filesystem records entry types */
 };
 
 static int list_cb(ext2_ino_t dir, int entry, struct ext2_dir_entry *dirent,
 		   int offset, int blocksize, char *buf, void *priv)
 {
 	struct list_ctx *ctx = priv;
+	int type = ext2fs_dirent_file_type(dirent);
 
 	if (!dirent->inode)
 		return 0;
+	/* Inline directories have no real dot entries; libext2fs makes untyped ones. */
+	if (!type && ctx->filetype && dirent->name[0] == '.' &&
+	    (ext2fs_dirent_name_len(dirent) == 1 ||
+	     (ext2fs_dirent_name_len(dirent) == 2 && dirent->name[1] == '.')))
+		type = EXT2_FT_DIR;
 	ctx->ret = ctx->fn(dirent->name, ext2fs_dirent_name_len(dirent), dirent->inode,
-			   ext2fs_dirent_file_type(dirent), ctx->priv);
+			   type, ctx->priv);
 	return ctx->ret ? DIRENT_ABORT : 0;
 }
 
 int ngfs_dir_list(struct ngfs *nf, ext2_ino_t dir, ngfs_dir_fn fn, void *priv)
 {
 	struct ext2_inode_large inode;
-	struct list_ctx ctx = { fn, priv, 0 };
+	struct list_ctx ctx = { fn, priv, 0, ext2fs_has_feature_filetype(nf->fs->super) };
 	errcode_t err;
 	int ret = read_dir(nf, dir, &inode);
 

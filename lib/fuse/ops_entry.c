@@ -170,9 +170,12 @@ static int do_setattr(fuse_req_t req, struct front *f, ext2_ino_t ino, struct st
 		return EPERM;
 	if (inode.i_flags & EXT2_IMMUTABLE_FL)
 		return EPERM;
+	/* Append-only inodes accept "now" timestamps, nothing else. */
 	if ((inode.i_flags & EXT2_APPEND_FL) &&
-	    (to_set & (FUSE_SET_ATTR_SIZE | FUSE_SET_ATTR_MODE | FUSE_SET_ATTR_UID |
-		       FUSE_SET_ATTR_GID | FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME)))
+	    ((to_set & (FUSE_SET_ATTR_SIZE | FUSE_SET_ATTR_MODE | FUSE_SET_ATTR_UID |
+			FUSE_SET_ATTR_GID)) ||
+	     ((to_set & FUSE_SET_ATTR_ATIME) && !(to_set & FUSE_SET_ATTR_ATIME_NOW)) ||
+	     ((to_set & FUSE_SET_ATTR_MTIME) && !(to_set & FUSE_SET_ATTR_MTIME_NOW))))
 		return EPERM;
 	ngfs_now(&now);
 	if (to_set & FUSE_SET_ATTR_SIZE) {

@@ -129,8 +129,14 @@ static int build_fuse_args(struct front_config *cfg, struct front *f, struct dev
 
 	escape(dev->blkdev ? dev->path : cfg->device, esc, sizeof(esc));
 	err |= add_opt(a, "fsname=%s", esc);
-	if (dev->blkdev)
+	if (dev->blkdev) {
+		char bs[32];
+		/* st_blksize of the mount (FIGETBSZ): the fs block, at most a page. */
+		snprintf(bs, sizeof(bs), "%u", f->nf.fs->blocksize > 4096 ? 4096 :
+			 f->nf.fs->blocksize);
 		err |= add_opt(a, "%s", "blkdev");
+		err |= add_opt(a, "blksize=%s", bs);
+	}
 	if (!cfg->no_default_opts)
 		err |= add_opt(a, "subtype=%s", ngfs_fstype(&f->nf));
 	if (f->nf.readonly)
