@@ -107,6 +107,7 @@ static int create_by_lib(struct ngfs *nf, ext2_ino_t dir, const char *name, ext2
 	nf->dirty = 1;
 	if (err)
 		return ngfs_errno(nf, err, S_ISDIR(mode) ? "mkdir" : "symlink", dir);
+	ngfs_dcache_set(nf, dir, name, ino);
 	if ((ret = ngfs_read_inode(nf, ino, &inode)))
 		return ret;
 	/*

@@ -135,6 +135,15 @@ static int dir_find(struct ngfs *nf, ext2_ino_t dir, struct find_ctx *ctx)
 
 	if (ret)
 		return ret;
+	if (!ctx->replace &&
+	    ngfs_dcache_lookup(nf, dir, EXT2_I_SIZE(&inode), ctx->name, &ctx->ino)) {
+		if (!ctx->ino)
+			return ENOENT;
+		if (!ngfs_valid_ino(nf, ctx->ino))
+			return ngfs_corrupt(nf, "lookup", dir,
+					    "directory entry points to an invalid inode");
+		return 0;
+	}
 	err = ext2fs_dir_iterate2(nf->fs, dir, 0, NULL,
 				  find_cb, ctx);
 	if (err)
@@ -167,9 +176,14 @@ static int dir_replace(struct ngfs *nf, ext2_ino_t dir, const char *name,
 	struct find_ctx ctx = { .name = name, .len = strlen(name), .new_ino = ino,
 				.new_type = file_type(mode), .replace = 1 };
 
+	int err;
+
 	if (!ext2fs_has_feature_filetype(nf->fs->super))
 		ctx.new_type = 0;
-	return dir_find(nf, dir, &ctx);
+	err = dir_find(nf, dir, &ctx);
+	if (!err)
+		ngfs_dcache_set(nf, dir, name, ino);
+	return err;
 }
 
 int ngfs_dir_touch(struct ngfs *nf, ext2_ino_t dir)
@@ -222,6 +236,8 @@ int ngfs_dir_add(struct ngfs *nf, ext2_ino_t dir, const char *name, ext2_ino_t i
 			break;
 	}
 	nf->dirty = 1;
+	if (!err)
+		ngfs_dcache_set(nf, dir, name, ino);
 	return ngfs_errno(nf, err, "link", dir);
 }
 
@@ -243,6 +259,8 @@ static int remove_entry(struct ngfs *nf, ext2_ino_t dir, const char *name, ext2_
 	errcode_t err = ext2fs_unlink(nf->fs, dir, name, ino, 0);
 
 	nf->dirty = 1;
+	if (!err)
+		ngfs_dcache_remove(nf, dir, name);
 	return ngfs_errno(nf, err, "unlink", dir);
 }
 

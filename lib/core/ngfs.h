@@ -51,6 +51,8 @@ struct ngfs_node {
 	struct ngfs_node *onext;	/* orphan list, same order as on disk */
 };
 
+struct ngfs_dcache;
+
 struct ngfs {
 	ext2_filsys fs;
 	pthread_mutex_t lock;	/* the filesystem lock: guards everything below */
@@ -63,6 +65,8 @@ struct ngfs {
 	struct ngfs_node **nodes;
 	size_t nbuckets, nnodes;
 	struct ngfs_node *orphans;	/* head == s_last_orphan */
+	struct ngfs_dcache *dcache;	/* name maps of large directories */
+	uint64_t dcache_clock;
 	uint64_t max_file_size;
 };
 
@@ -125,6 +129,14 @@ void ngfs_node_release(struct ngfs *nf, ext2_ino_t ino);
 int ngfs_drop_link(struct ngfs *nf, ext2_ino_t ino, struct ext2_inode_large *inode);
 int ngfs_release_orphans(struct ngfs *nf);
 void ngfs_nodes_free(struct ngfs *nf);
+
+/* dcache.c: name maps of large directories */
+int ngfs_dcache_lookup(struct ngfs *nf, ext2_ino_t dir, uint64_t dir_size,
+		       const char *name, ext2_ino_t *ino);
+void ngfs_dcache_set(struct ngfs *nf, ext2_ino_t dir, const char *name, ext2_ino_t ino);
+void ngfs_dcache_remove(struct ngfs *nf, ext2_ino_t dir, const char *name);
+void ngfs_dcache_drop(struct ngfs *nf, ext2_ino_t dir);
+void ngfs_dcache_free(struct ngfs *nf);
 
 /* namei.c: directory entries */
 struct ngfs_dirent_info {

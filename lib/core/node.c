@@ -83,6 +83,7 @@ static int free_inode(struct ngfs *nf, ext2_ino_t ino)
 	if (ret)
 		return ret;
 	ext2fs_inode_alloc_stats2(nf->fs, ino, -1, LINUX_S_ISDIR(inode.i_mode));
+	ngfs_dcache_drop(nf, ino);	/* the inode number may come back as a new directory */
 	nf->dirty = 1;
 	return 0;
 }
@@ -225,5 +226,6 @@ void ngfs_nodes_free(struct ngfs *nf)
 	}
 	free(nf->nodes);
 	nf->nodes = NULL;
+	ngfs_dcache_free(nf);
 	nf->nnodes = 0;
 }
