@@ -94,7 +94,13 @@ int ngfs_getxattr(struct ngfs *nf, ext2_ino_t ino, const char *name, void **valu
 
 	if ((err = ngfs_check_alive(nf)) || (err = check_xattr_name(nf, name)))
 		return err;
-	return ngfs_xattr_raw_get(nf, ino, name, value, len);
+	err = ngfs_xattr_raw_get(nf, ino, name, value, len);
+	/*
+	 * No ext_attr feature: nothing is stored, so nothing is found.  The
+	 * kernel treats EOPNOTSUPP on an ACL name as an error (the directory
+	 * could not even be opened), ENODATA as "no ACL".
+	 */
+	return err == EOPNOTSUPP ? ENODATA : err;
 }
 
 static int xattr_exists(struct ngfs *nf, ext2_ino_t ino, const char *name)
