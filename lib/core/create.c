@@ -147,6 +147,8 @@ int ngfs_create(struct ngfs *nf, ext2_ino_t dir, const char *name, mode_t mode,
 		return EPERM;
 	if (target && strlen(target) >= nf->fs->blocksize)
 		return ENAMETOOLONG;
+	if (!ngfs_space_grant(nf, 2))
+		return ENOSPC;
 	ret = ngfs_lookup(nf, dir, name, &existing);
 	if (!ret)
 		return EEXIST;

@@ -201,12 +201,17 @@ int ngfs_write(struct ngfs *nf, ext2_ino_t ino, const char *buf, size_t len,
 		if ((err = ngfs_fmap_get(nf, ino, &inode, lblk, want, &map)))
 			break;
 		if (map.type == NGFS_MAP_HOLE) {
-			/* Persist nothing half-done: the inode on disk is current here. */
-			if ((err = ngfs_fmap_alloc(nf, ino, &inode, lblk, map.len, 0)) ||
-			    (err = ngfs_fmap_get(nf, ino, &inode, lblk, map.len, &map)))
-				break;
-			if (map.type == NGFS_MAP_HOLE) {
+			blk64_t grant = ngfs_space_grant(nf, map.len);
+
+			if (!grant) {
 				err = ENOSPC;
+				break;
+			}
+			if ((err = ngfs_fmap_alloc(nf, ino, &inode, lblk, grant, 0)) ||
+			    (err = ngfs_fmap_get(nf, ino, &inode, lblk, grant, &map)) ||
+			    (map.type == NGFS_MAP_HOLE && (err = ENOSPC))) {
+				/* Nothing was written here: give back what was allocated. */
+				ngfs_fmap_punch(nf, ino, &inode, lblk, grant);
 				break;
 			}
 			fresh = 1;
@@ -218,6 +223,8 @@ int ngfs_write(struct ngfs *nf, ext2_ino_t ino, const char *buf, size_t len,
 			run_end = end;
 		if ((err = write_run(nf, &map, fresh, buf + (pos - off), pos, run_end))) {
 			err = ngfs_errno(nf, err, "write", ino);
+			if (fresh && map.type == NGFS_MAP_MAPPED)
+				ngfs_fmap_punch(nf, ino, &inode, lblk, map.len);
 			break;
 		}
 		if (map.type == NGFS_MAP_UNWRITTEN &&
@@ -368,8 +375,11 @@ int ngfs_fallocate(struct ngfs *nf, ext2_ino_t ino, int mode, off_t off, off_t l
 			    (err = punch_range(nf, ino, &inode, off, rend)))
 				return err;
 		}
-		err = ngfs_fmap_alloc(nf, ino, &inode, off / bs,
-				      (end + bs - 1) / bs - off / bs, 1);
+		blk64_t nblocks = (end + bs - 1) / bs - off / bs;
+
+		if (ngfs_space_grant(nf, nblocks) < nblocks)
+			return ENOSPC;
+		err = ngfs_fmap_alloc(nf, ino, &inode, off / bs, nblocks, 1);
 		if (err)
 			return err;
 		if (!(mode & FALLOC_FL_KEEP_SIZE) && end > size &&

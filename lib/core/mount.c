@@ -339,3 +339,21 @@ const char *ngfs_fstype(struct ngfs *nf)
 		return "ext3";
 	return "ext2";
 }
+
+/*
+ * Blocks kept back from every allocation, so that libext2fs never runs out
+ * half-way through an operation (an extent split, a directory block, an
+ * xattr block): its error paths can leave i_blocks or the bitmaps behind.
+ */
+#define NGFS_SLACK_BLOCKS 16
+
+/* How many of WANT blocks may be allocated now (0 means ENOSPC). */
+blk64_t ngfs_space_grant(struct ngfs *nf, blk64_t want)
+{
+	blk64_t free = ext2fs_free_blocks_count(nf->fs->super);
+
+	if (free <= NGFS_SLACK_BLOCKS)
+		return 0;
+	free -= NGFS_SLACK_BLOCKS;
+	return want < free ? want : free;
+}

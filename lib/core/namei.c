@@ -227,6 +227,9 @@ int ngfs_dir_add(struct ngfs *nf, ext2_ino_t dir, const char *name, ext2_ino_t i
 	errcode_t err;
 	int tries;
 
+	if (!ngfs_space_grant(nf, 1))
+		return ENOSPC;
+
 	for (tries = 0; tries < 3; tries++) {
 		err = ext2fs_link(nf->fs, dir, name, ino, type);
 		if (err != EXT2_ET_DIR_NO_SPACE)
@@ -299,6 +302,8 @@ int ngfs_unlink(struct ngfs *nf, ext2_ino_t dir, const char *name, int rmdir)
 	} else if (LINUX_S_ISDIR(inode.i_mode)) {
 		return EISDIR;
 	}
+	if ((rmdir || inode.i_links_count <= 1) && (err = ngfs_check_freeable(nf, ino)))
+		return err;
 	if ((err = remove_entry(nf, dir, name, ino)))
 		return err;
 	if (rmdir) {
@@ -448,6 +453,8 @@ int ngfs_rename(struct ngfs *nf, ext2_ino_t sdir, const char *sname,
 		if (!LINUX_S_ISDIR(dinode.i_mode) && sisdir)
 			return ENOTDIR;
 		if (sisdir && (err = check_empty(nf, dino)))
+			return err;
+		if ((sisdir || dinode.i_links_count <= 1) && (err = ngfs_check_freeable(nf, dino)))
 			return err;
 		if ((err = dir_replace(nf, ddir, dname, sino, sinode.i_mode)))
 			return err;

@@ -98,6 +98,7 @@ int ngfs_close(struct ngfs *nf);
 int ngfs_flush(struct ngfs *nf, int sync_device);
 int ngfs_statfs(struct ngfs *nf, struct statvfs *st);
 const char *ngfs_fstype(struct ngfs *nf);
+blk64_t ngfs_space_grant(struct ngfs *nf, blk64_t want);
 
 /* inode.c */
 int ngfs_read_inode(struct ngfs *nf, ext2_ino_t ino, struct ext2_inode_large *inode);
@@ -127,6 +128,7 @@ void ngfs_node_forget(struct ngfs *nf, ext2_ino_t ino, uint64_t nlookup);
 void ngfs_node_open(struct ngfs *nf, ext2_ino_t ino);
 void ngfs_node_release(struct ngfs *nf, ext2_ino_t ino);
 int ngfs_drop_link(struct ngfs *nf, ext2_ino_t ino, struct ext2_inode_large *inode);
+int ngfs_check_freeable(struct ngfs *nf, ext2_ino_t ino);
 int ngfs_release_orphans(struct ngfs *nf);
 void ngfs_nodes_free(struct ngfs *nf);
 

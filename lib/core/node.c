@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "core/ngfs.h"
@@ -57,13 +58,66 @@ static void node_unhash(struct ngfs *nf, struct ngfs_node *node)
 	}
 }
 
-/* Give back the blocks, xattr block and inode of an inode without links. */
+struct names {
+	char **v;
+	size_t n;
+};
+
+static int collect_name(char *name, char *value, size_t value_len, void *data)
+{
+	struct names *names = data;
+	char **v = realloc(names->v, (names->n + 1) * sizeof(*v));
+
+	if (!v || !(v[names->n] = strdup(name))) {
+		free(v ? v : names->v);
+		names->v = NULL;
+		names->n = 0;
+		return XATTR_ABORT;
+	}
+	names->v = v;
+	names->n++;
+	return 0;
+}
+
+/*
+ * Remove every xattr, so values kept in xattr inodes (ea_inode) lose their
+ * reference too; freeing only the xattr block would leave them unattached.
+ */
+static errcode_t drop_xattrs(struct ngfs *nf, ext2_ino_t ino)
+{
+	struct ext2_xattr_handle *h;
+	struct names names = { NULL, 0 };
+	errcode_t err;
+	size_t i;
+
+	err = ext2fs_xattrs_open(nf->fs, ino, &h);
+	if (err == EXT2_ET_MISSING_EA_FEATURE)
+		return 0;
+	if (err)
+		return err;
+	err = ext2fs_xattrs_read(h);
+	if (!err)
+		err = ext2fs_xattrs_iterate(h, collect_name, &names);
+	for (i = 0; i < names.n; i++) {
+		if (!err && strcmp(names.v[i], "system.data"))
+			err = ext2fs_xattr_remove(h, names.v[i]);
+		free(names.v[i]);
+	}
+	free(names.v);
+	ext2fs_xattrs_close(&h);
+	return err;
+}
+
+/* Give back the blocks, xattrs and inode of an inode without links. */
 static int free_inode(struct ngfs *nf, ext2_ino_t ino)
 {
 	struct ext2_inode_large inode;
 	errcode_t err;
 	int ret;
 
+	err = drop_xattrs(nf, ino);
+	if (err)
+		return ngfs_errno(nf, err, "free_inode", ino);
 	ret = ngfs_read_inode(nf, ino, &inode);
 	if (ret)
 		return ret;
@@ -130,10 +184,9 @@ static void node_maybe_release(struct ngfs *nf, struct ngfs_node *node)
 {
 	if (node->nlookup || node->nopen)
 		return;
-	if (node->orphan && !nf->readonly) {
-		if (!orphan_remove(nf, node))
-			free_inode(nf, node->ino);
-	}
+	/* Free first: if that fails the inode stays on the orphan list for e2fsck. */
+	if (node->orphan && !nf->readonly && !free_inode(nf, node->ino))
+		orphan_remove(nf, node);
 	if (!node->orphan)
 		node_unhash(nf, node);
 }
@@ -176,6 +229,24 @@ void ngfs_node_release(struct ngfs *nf, ext2_ino_t ino)
 }
 
 /*
+ * Can INO be freed?  Its xattrs must be readable: freeing them is part of
+ * freeing the inode, and failing half-way would leave it half-freed.
+ */
+int ngfs_check_freeable(struct ngfs *nf, ext2_ino_t ino)
+{
+	struct ext2_xattr_handle *h;
+	errcode_t err = ext2fs_xattrs_open(nf->fs, ino, &h);
+
+	if (err == EXT2_ET_MISSING_EA_FEATURE)
+		return 0;
+	if (!err) {
+		err = ext2fs_xattrs_read(h);
+		ext2fs_xattrs_close(&h);
+	}
+	return ngfs_errno(nf, err, "unlink", ino);
+}
+
+/*
  * One name of INODE is gone (the caller already removed the directory
  * entry and updated INODE's link count).  Writes INODE.
  */
@@ -202,9 +273,9 @@ int ngfs_release_orphans(struct ngfs *nf)
 
 	while (nf->orphans) {
 		struct ngfs_node *n = nf->orphans;
-		int err = orphan_remove(nf, n);
+		int err = free_inode(nf, n->ino);
 		if (!err)
-			err = free_inode(nf, n->ino);
+			err = orphan_remove(nf, n);
 		if (err && !ret)
 			ret = err;
 		if (err)

@@ -144,6 +144,8 @@ int ngfs_setxattr(struct ngfs *nf, ext2_ino_t ino, const char *name, const void 
 		return EPERM;
 	if (!strcmp(name, NGFS_ACL_DEFAULT) && !LINUX_S_ISDIR(inode.i_mode))
 		return EACCES;
+	if (!ngfs_space_grant(nf, 2))
+		return ENOSPC;
 	exists = xattr_exists(nf, ino, name);
 	if (exists < 0)
 		return -exists;
