@@ -142,7 +142,7 @@ ng_pids_with_arg() {
     for p in /proc/[0-9]*; do
         while IFS= read -r -d '' a; do
             if [ "$a" = "$1" ]; then echo "${p#/proc/}"; break; fi
-        done < "$p/cmdline" 2>/dev/null
+        done 2>/dev/null < "$p/cmdline"
     done
 }
 
@@ -152,4 +152,12 @@ ng_pid_alive() {
     local st
     st=$(sed -n 's/.*) \(.\).*/\1/p' "/proc/$1/stat" 2>/dev/null) || return 1
     [ -n "$st" ] && [ "$st" != Z ] && [ "$st" != X ]
+}
+
+# ng_is_fuse MNT: MNT is served by a FUSE daemon (fuse or fuseblk), not by
+# kernel ext4 (guards against testing the wrong thing).
+ng_is_fuse() {
+    local m
+    m=$(realpath -m "$1")
+    awk -v m="$m" '$2 == m {t = $3} END {exit !(t ~ /^fuse/)}' /proc/mounts
 }

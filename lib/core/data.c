@@ -12,8 +12,6 @@
 
 #include "core/ngfs.h"
 
-#define ZERO_CHUNK 65536
-
 /* Exported by libext2fs 1.47 but declared only in its private ext2fsP.h. */
 extern errcode_t ext2fs_inline_data_expand(ext2_filsys fs, ext2_ino_t ino);
 
@@ -27,21 +25,6 @@ static uint64_t dev_offset(struct ngfs *nf, const struct ngfs_map *map, uint64_t
 	uint64_t bs = nf->fs->blocksize;
 
 	return map->pblk * bs + (pos - map->lblk * bs);
-}
-
-static int dev_zero(struct ngfs *nf, uint64_t off, uint64_t len)
-{
-	static const char zeros[ZERO_CHUNK];
-
-	while (len) {
-		size_t n = len < sizeof(zeros) ? len : sizeof(zeros);
-		int err = fdio_pwrite(nf->fs->io, zeros, n, off);
-		if (err)
-			return err;
-		off += n;
-		len -= n;
-	}
-	return 0;
 }
 
 static int inline_io(struct ngfs *nf, ext2_ino_t ino, struct ext2_inode_large *inode,
@@ -147,12 +130,12 @@ static int write_run(struct ngfs *nf, const struct ngfs_map *map, int fresh,
 	int err;
 
 	if (fresh && pos % bs &&
-	    (err = dev_zero(nf, dev_offset(nf, map, pos - pos % bs), pos % bs)))
+	    (err = fdio_zero(nf->fs->io, dev_offset(nf, map, pos - pos % bs), pos % bs)))
 		return err;
 	if ((err = fdio_pwrite(nf->fs->io, buf, run_end - pos, dev_offset(nf, map, pos))))
 		return err;
 	if (fresh && run_end % bs)
-		err = dev_zero(nf, dev_offset(nf, map, run_end), bs - run_end % bs);
+		err = fdio_zero(nf->fs->io, dev_offset(nf, map, run_end), bs - run_end % bs);
 	return err;
 }
 
@@ -257,7 +240,7 @@ static int zero_partial(struct ngfs *nf, ext2_ino_t ino, struct ext2_inode_large
 	err = ngfs_fmap_get(nf, ino, inode, off / nf->fs->blocksize, 1, &map);
 	if (err || map.type != NGFS_MAP_MAPPED)
 		return err;
-	err = dev_zero(nf, dev_offset(nf, &map, off), len);
+	err = fdio_zero(nf->fs->io, dev_offset(nf, &map, off), len);
 	return err ? ngfs_errno(nf, err, "zero", ino) : 0;
 }
 

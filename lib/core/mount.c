@@ -299,13 +299,12 @@ int ngfs_statfs(struct ngfs *nf, struct statvfs *st)
 	blk64_t blocks = ext2fs_blocks_count(fs->super);
 	blk64_t bfree = ext2fs_free_blocks_count(fs->super);
 	blk64_t reserved = ext2fs_r_blocks_count(fs->super);
-	static blk64_t overhead = (blk64_t)-1;
 	int err = ngfs_check_alive(nf);
 
 	if (err)
 		return err;
-	if (overhead == (blk64_t)-1)
-		overhead = overhead_blocks(fs);
+	if (!nf->overhead)
+		nf->overhead = overhead_blocks(fs);
 	/* The kernel also holds back 2% (at most 4096 clusters) on extent filesystems. */
 	if (ext2fs_has_feature_extents(fs->super)) {
 		blk64_t resv = blocks / 50;
@@ -314,7 +313,7 @@ int ngfs_statfs(struct ngfs *nf, struct statvfs *st)
 	memset(st, 0, sizeof(*st));
 	st->f_bsize = fs->blocksize;
 	st->f_frsize = fs->blocksize;
-	st->f_blocks = nf->opts.minixdf ? blocks : blocks - overhead;
+	st->f_blocks = nf->opts.minixdf ? blocks : blocks - nf->overhead;
 	st->f_bfree = bfree;
 	st->f_bavail = bfree > reserved ? bfree - reserved : 0;
 	st->f_files = fs->super->s_inodes_count;

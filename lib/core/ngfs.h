@@ -68,6 +68,7 @@ struct ngfs {
 	struct ngfs_dcache *dcache;	/* name maps of large directories */
 	uint64_t dcache_clock;
 	uint64_t max_file_size;
+	blk64_t overhead;	/* metadata blocks, for statfs (computed once) */
 };
 
 /* Inode attribute selectors. */

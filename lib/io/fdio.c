@@ -266,12 +266,12 @@ static errcode_t fdio_discard(io_channel ch, unsigned long long block,
 			 range[0], range[1]) ? errno : 0;
 }
 
-static errcode_t fdio_zeroout(io_channel ch, unsigned long long block,
-			      unsigned long long count)
+int fdio_zero(io_channel ch, uint64_t off, uint64_t len)
 {
 	static const char zeros[65536];
-	uint64_t off = block * ch->block_size, len = count * ch->block_size;
 
+	if (!priv(ch)->t.writable)
+		return EROFS;
 	while (len) {
 		size_t n = len < sizeof(zeros) ? len : sizeof(zeros);
 		int err = dev_io(priv(ch), 1, (void *)zeros, n, off);
@@ -281,6 +281,12 @@ static errcode_t fdio_zeroout(io_channel ch, unsigned long long block,
 		len -= n;
 	}
 	return 0;
+}
+
+static errcode_t fdio_zeroout(io_channel ch, unsigned long long block,
+			      unsigned long long count)
+{
+	return fdio_zero(ch, block * ch->block_size, count * ch->block_size);
 }
 
 static struct struct_io_manager fdio_manager = {

@@ -32,6 +32,7 @@ void fdio_name(const struct fdio_target *t, char *buf, size_t len);
 /* Byte-granular device access for the file data path (same fd, same offset). */
 int fdio_pread(io_channel ch, void *buf, size_t len, uint64_t off);
 int fdio_pwrite(io_channel ch, const void *buf, size_t len, uint64_t off);
+int fdio_zero(io_channel ch, uint64_t off, uint64_t len);
 int fdio_sync(io_channel ch);
 int fdio_fd(io_channel ch);
 
