@@ -116,6 +116,52 @@ int ngfs_fmap_get(struct ngfs *nf, ext2_ino_t ino, struct ext2_inode_large *inod
 }
 
 /*
+ * Appending to a file: grow the extent that ends at lblk with blocks that
+ * follow it on disk, when they are free.  ext2fs_fallocate only extends an
+ * initialized extent when asked to zero the new blocks, which a write is
+ * about to overwrite anyway; without this every write became an extent of
+ * its own.  Sets *got to the number of blocks added (possibly 0).
+ */
+static int extend_left(struct ngfs *nf, ext2_ino_t ino, struct ext2_inode_large *inode,
+		       blk64_t lblk, blk64_t len, blk64_t *got)
+{
+	ext2_extent_handle_t h;
+	struct ext2fs_extent left;
+	blk64_t pblk, plen, room;
+	errcode_t err;
+
+	*got = 0;
+	if (!lblk || !(inode->i_flags & EXT4_EXTENTS_FL))
+		return 0;
+	if (ext2fs_extent_open2(nf->fs, ino, (struct ext2_inode *)inode, &h))
+		return 0;
+	if (ext2fs_extent_goto2(h, 0, lblk - 1) ||
+	    ext2fs_extent_get(h, EXT2_EXTENT_CURRENT, &left) ||
+	    left.e_lblk + left.e_len != lblk || (left.e_flags & EXT2_EXTENT_FLAGS_UNINIT) ||
+	    left.e_len >= EXT_INIT_MAX_LEN)
+		goto out;
+	room = EXT_INIT_MAX_LEN - left.e_len;
+	if (ext2fs_new_range(nf->fs, EXT2_NEWRANGE_FIXED_GOAL, left.e_pblk + left.e_len,
+			     len < room ? len : room, NULL, &pblk, &plen))
+		goto out;
+	left.e_len += plen;
+	err = ext2fs_extent_replace(h, 0, &left);
+	if (!err)
+		err = ext2fs_extent_fix_parents(h);
+	if (!err) {
+		ext2fs_block_alloc_stats_range(nf->fs, pblk, plen, +1);
+		err = ext2fs_iblk_add_blocks(nf->fs, (struct ext2_inode *)inode, plen);
+		*got = plen;
+	}
+	ext2fs_extent_free(h);
+	nf->dirty = 1;
+	return ngfs_errno(nf, err, "allocate", ino);
+out:
+	ext2fs_extent_free(h);
+	return 0;
+}
+
+/*
  * Allocate the holes in [lblk, lblk+len).  Written-to-be blocks are
  * allocated initialized (the caller writes or zeroes every byte of them);
  * fallocate asks for unwritten extents, which read as zeros.  The on-disk
@@ -125,8 +171,17 @@ int ngfs_fmap_alloc(struct ngfs *nf, ext2_ino_t ino, struct ext2_inode_large *in
 		    blk64_t lblk, blk64_t len, int unwritten)
 {
 	errcode_t err = 0;
+	blk64_t got;
 	int ret;
 
+	if (!unwritten) {
+		if ((ret = extend_left(nf, ino, inode, lblk, len, &got)))
+			return ret;
+		lblk += got;
+		len -= got;
+		if (!len)
+			return ngfs_write_inode(nf, ino, inode);
+	}
 	if (inode->i_flags & EXT4_EXTENTS_FL) {
 		err = ext2fs_fallocate(nf->fs, unwritten ? EXT2_FALLOCATE_FORCE_UNINIT :
 					       EXT2_FALLOCATE_FORCE_INIT,
