@@ -64,10 +64,15 @@ void front_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	if (!err)
 		err = open_handle(f, ino_of(ino), fi);
 	ngfs_unlock(&f->nf);
-	if (err)
+	if (err) {
 		fuse_reply_err(req, err);
-	else if (fuse_reply_open(req, fi) == -ENOENT)
-		front_op_release(req, ino, fi);	/* interrupted: nobody holds it */
+	} else if (fuse_reply_open(req, fi) == -ENOENT) {
+		/* Interrupted: the kernel will never release this handle. */
+		ngfs_lock(&f->nf);
+		ngfs_node_release(&f->nf, ino_of(ino));
+		ngfs_unlock(&f->nf);
+		free((struct front_file *)(uintptr_t)fi->fh);
+	}
 }
 
 void front_op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
