@@ -350,9 +350,12 @@ const char *ngfs_fstype(struct ngfs *nf)
 blk64_t ngfs_space_grant(struct ngfs *nf, blk64_t want)
 {
 	blk64_t free = ext2fs_free_blocks_count(nf->fs->super);
+	blk64_t keep = NGFS_SLACK_BLOCKS;
 
-	if (free <= NGFS_SLACK_BLOCKS)
+	if (!nf->caller_reserved)
+		keep += ext2fs_r_blocks_count(nf->fs->super);
+	if (free <= keep)
 		return 0;
-	free -= NGFS_SLACK_BLOCKS;
+	free -= keep;
 	return want < free ? want : free;
 }

@@ -69,12 +69,20 @@ struct ngfs {
 	uint64_t dcache_clock;
 	uint64_t max_file_size;
 	blk64_t overhead;	/* metadata blocks, for statfs (computed once) */
+	int caller_reserved;	/* current caller may use the root-reserved blocks */
 };
 
 /* Inode attribute selectors. */
 enum ngfs_time { NGFS_ATIME, NGFS_MTIME, NGFS_CTIME, NGFS_CRTIME };
 
 static inline void ngfs_lock(struct ngfs *nf) { pthread_mutex_lock(&nf->lock); }
+/* Take the lock on behalf of a caller: reserved blocks are for root (and resuid/resgid). */
+static inline void ngfs_lock_as(struct ngfs *nf, uid_t uid, gid_t gid)
+{
+	pthread_mutex_lock(&nf->lock);
+	nf->caller_reserved = uid == 0 || (nf->fs && (uid == nf->fs->super->s_def_resuid ||
+						     gid == nf->fs->super->s_def_resgid));
+}
 static inline void ngfs_unlock(struct ngfs *nf) { pthread_mutex_unlock(&nf->lock); }
 
 /* errors.c */

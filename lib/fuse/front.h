@@ -100,6 +100,14 @@ static inline fuse_ino_t nodeid_of(ext2_ino_t ino)
 	return ino == EXT2_ROOT_INO ? FUSE_ROOT_ID : ino;
 }
 
+/* Take the filesystem lock as the request's caller (see ngfs_lock_as). */
+static inline void front_lock(fuse_req_t req)
+{
+	const struct fuse_ctx *ctx = fuse_req_ctx(req);
+
+	ngfs_lock_as(&front_of(req)->nf, ctx->uid, ctx->gid);
+}
+
 int front_entry(struct front *f, ext2_ino_t ino, struct fuse_entry_param *e);
 void front_creds(fuse_req_t req, struct ngfs_creds *cr);
 int front_access(fuse_req_t req, ext2_ino_t ino, int mask);

@@ -59,7 +59,7 @@ void front_op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	struct front_dir *d = calloc(1, sizeof(*d));
 	int err = d ? 0 : ENOMEM;
 
-	ngfs_lock(&f->nf);
+	front_lock(req);
 	if (!err)
 		err = front_access(req, ino_of(ino), R_OK);
 	if (!err) {
@@ -106,7 +106,7 @@ static void do_readdir(fuse_req_t req, size_t size, off_t off, struct fuse_file_
 	size_t pos = 0, i;
 	int err = buf ? 0 : ENOMEM;
 
-	ngfs_lock(&f->nf);
+	front_lock(req);
 	if (!err)
 		err = ngfs_check_alive(&f->nf);
 	if (!err && off == 0)
@@ -163,7 +163,7 @@ void front_op_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *
 	struct front *f = front_of(req);
 	struct front_dir *d = (struct front_dir *)(uintptr_t)fi->fh;
 
-	ngfs_lock(&f->nf);
+	front_lock(req);
 	ngfs_node_release(&f->nf, d->ino);
 	ngfs_unlock(&f->nf);
 	snapshot_free(d);

@@ -99,7 +99,7 @@ void front_op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	ext2_ino_t ino;
 	int err;
 
-	ngfs_lock(&f->nf);
+	front_lock(req);
 	err = front_access(req, ino_of(parent), X_OK);
 	if (!err)
 		err = ngfs_lookup(&f->nf, ino_of(parent), name, &ino);
@@ -120,7 +120,7 @@ void front_op_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
 {
 	struct front *f = front_of(req);
 
-	ngfs_lock(&f->nf);
+	front_lock(req);
 	ngfs_node_forget(&f->nf, ino_of(ino), nlookup);
 	ngfs_unlock(&f->nf);
 	fuse_reply_none(req);
@@ -131,7 +131,7 @@ void front_op_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_data
 	struct front *f = front_of(req);
 	size_t i;
 
-	ngfs_lock(&f->nf);
+	front_lock(req);
 	for (i = 0; i < count; i++)
 		ngfs_node_forget(&f->nf, ino_of(forgets[i].ino), forgets[i].nlookup);
 	ngfs_unlock(&f->nf);
@@ -144,7 +144,7 @@ void front_op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	struct stat st;
 	int err;
 
-	ngfs_lock(&f->nf);
+	front_lock(req);
 	err = ngfs_getattr(&f->nf, ino_of(ino), &st);
 	ngfs_unlock(&f->nf);
 	if (err)
@@ -222,7 +222,7 @@ void front_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_
 	struct front *f = front_of(req);
 	int err;
 
-	ngfs_lock(&f->nf);
+	front_lock(req);
 	err = do_setattr(req, f, ino_of(ino), attr, to_set);
 	ngfs_unlock(&f->nf);
 	if (err)
@@ -236,7 +236,7 @@ void front_op_access(fuse_req_t req, fuse_ino_t ino, int mask)
 	struct front *f = front_of(req);
 	int err;
 
-	ngfs_lock(&f->nf);
+	front_lock(req);
 	err = ngfs_check_alive(&f->nf);
 	if (!err && (mask & W_OK) && f->nf.readonly)
 		err = EROFS;
@@ -252,7 +252,7 @@ void front_op_readlink(fuse_req_t req, fuse_ino_t ino)
 	char *buf = malloc(f->nf.fs->blocksize + 1);
 	int err = buf ? 0 : ENOMEM;
 
-	ngfs_lock(&f->nf);
+	front_lock(req);
 	if (!err)
 		err = ngfs_readlink(&f->nf, ino_of(ino), buf, f->nf.fs->blocksize + 1);
 	ngfs_unlock(&f->nf);

@@ -59,7 +59,7 @@ void front_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	struct front *f = front_of(req);
 	int err;
 
-	ngfs_lock(&f->nf);
+	front_lock(req);
 	err = open_checks(req, f, ino_of(ino), fi->flags);
 	if (!err)
 		err = open_handle(f, ino_of(ino), fi);
@@ -67,7 +67,7 @@ void front_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	if (err) {
 		fuse_reply_err(req, err);
 	} else if (fuse_reply_open(req, fi) == -ENOENT) {
-		/* Interrupted: the kernel will never release this handle. */
+		/* Interrupted: the kernel will never release this handle (req is gone). */
 		ngfs_lock(&f->nf);
 		ngfs_node_release(&f->nf, ino_of(ino));
 		ngfs_unlock(&f->nf);
@@ -85,7 +85,7 @@ void front_op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t
 	int err;
 
 	front_creds(req, &cr);
-	ngfs_lock(&f->nf);
+	front_lock(req);
 	err = front_access(req, ino_of(parent), W_OK | X_OK);
 	if (!err)
 		err = ngfs_create(&f->nf, ino_of(parent), name, S_IFREG | (mode & 07777), 0,
@@ -115,7 +115,7 @@ void front_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	size_t done = 0;
 	int err = buf ? 0 : ENOMEM;
 
-	ngfs_lock(&f->nf);
+	front_lock(req);
 	if (!err)
 		err = ngfs_read(&f->nf, ino_of(ino), buf, size, off, &done);
 	ngfs_unlock(&f->nf);
@@ -134,7 +134,7 @@ void front_op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size
 	size_t done = 0;
 	int err;
 
-	ngfs_lock(&f->nf);
+	front_lock(req);
 	err = ngfs_write(&f->nf, ino_of(ino), buf, size, off, fh && fh->append, &done);
 	ngfs_unlock(&f->nf);
 	if (err)
@@ -149,7 +149,7 @@ void front_op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	int err;
 
 	/* Writes are synchronous with the device: nothing is pending per file. */
-	ngfs_lock(&f->nf);
+	front_lock(req);
 	err = ngfs_check_alive(&f->nf);
 	ngfs_unlock(&f->nf);
 	fuse_reply_err(req, err);
@@ -160,7 +160,7 @@ void front_op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	struct front *f = front_of(req);
 	struct front_file *fh = (struct front_file *)(uintptr_t)fi->fh;
 
-	ngfs_lock(&f->nf);
+	front_lock(req);
 	ngfs_node_release(&f->nf, ino_of(ino));
 	ngfs_unlock(&f->nf);
 	free(fh);
@@ -173,7 +173,7 @@ void front_op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
 	struct front *f = front_of(req);
 	int err;
 
-	ngfs_lock(&f->nf);
+	front_lock(req);
 	err = ngfs_check_alive(&f->nf);
 	if (!err)
 		err = ngfs_flush(&f->nf, 1);
@@ -187,7 +187,7 @@ void front_op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset,
 	struct front *f = front_of(req);
 	int err;
 
-	ngfs_lock(&f->nf);
+	front_lock(req);
 	err = ngfs_fallocate(&f->nf, ino_of(ino), mode, offset, length);
 	ngfs_unlock(&f->nf);
 	fuse_reply_err(req, err);
@@ -204,7 +204,7 @@ void front_op_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence,
 		fuse_reply_err(req, EINVAL);
 		return;
 	}
-	ngfs_lock(&f->nf);
+	front_lock(req);
 	err = ngfs_seek(&f->nf, ino_of(ino), off, whence, &res);
 	ngfs_unlock(&f->nf);
 	if (err)
@@ -225,7 +225,7 @@ void front_op_copy_file_range(fuse_req_t req, fuse_ino_t ino_in, off_t off_in,
 
 	if (!err && out && out->append)
 		err = EBADF;	/* as the kernel: no copying into O_APPEND files */
-	ngfs_lock(&f->nf);
+	front_lock(req);
 	if (!err)
 		err = ngfs_copy_range(&f->nf, ino_of(ino_in), off_in, ino_of(ino_out), off_out,
 				      len, &done);
@@ -242,7 +242,7 @@ void front_op_bmap(fuse_req_t req, fuse_ino_t ino, size_t blocksize, uint64_t id
 	uint64_t bs = f->nf.fs->blocksize, byte = idx * blocksize, pblk = 0;
 	int err = blocksize ? 0 : EINVAL;
 
-	ngfs_lock(&f->nf);
+	front_lock(req);
 	if (!err)
 		err = ngfs_bmap(&f->nf, ino_of(ino), byte / bs, &pblk);
 	ngfs_unlock(&f->nf);

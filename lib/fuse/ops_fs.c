@@ -44,7 +44,7 @@ void front_op_statfs(fuse_req_t req, fuse_ino_t ino)
 	struct statvfs st;
 	int err;
 
-	ngfs_lock(&f->nf);
+	front_lock(req);
 	err = ngfs_statfs(&f->nf, &st);
 	ngfs_unlock(&f->nf);
 	if (err)

@@ -43,7 +43,7 @@ void front_op_ioctl(fuse_req_t req, fuse_ino_t ino, unsigned int cmd, void *arg,
 		fuse_reply_err(req, ENOSYS);
 		return;
 	}
-	ngfs_lock(nf);
+	front_lock(req);
 	switch (cmd) {
 	case FS_IOC_GETFLAGS:
 		err = ngfs_get_flags(nf, eino, &v);

@@ -17,7 +17,7 @@ static void make_node(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 	int err;
 
 	front_creds(req, &cr);
-	ngfs_lock(&f->nf);
+	front_lock(req);
 	err = front_access(req, ino_of(parent), W_OK | X_OK);
 	if (!err)
 		err = ngfs_create(&f->nf, ino_of(parent), name, mode, rdev, target, &cr, &ino);
@@ -57,7 +57,7 @@ static void remove_name(fuse_req_t req, fuse_ino_t parent, const char *name, int
 	struct front *f = front_of(req);
 	int err;
 
-	ngfs_lock(&f->nf);
+	front_lock(req);
 	err = front_access(req, ino_of(parent), W_OK | X_OK);
 	if (!err)
 		err = ngfs_unlink(&f->nf, ino_of(parent), name, rmdir);
@@ -81,7 +81,7 @@ void front_op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 	struct front *f = front_of(req);
 	int err;
 
-	ngfs_lock(&f->nf);
+	front_lock(req);
 	err = front_access(req, ino_of(parent), W_OK | X_OK);
 	if (!err)
 		err = front_access(req, ino_of(newparent), W_OK | X_OK);
@@ -99,7 +99,7 @@ void front_op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
 	struct fuse_entry_param e;
 	int err;
 
-	ngfs_lock(&f->nf);
+	front_lock(req);
 	err = front_access(req, ino_of(newparent), W_OK | X_OK);
 	if (!err)
 		err = ngfs_link(&f->nf, ino_of(ino), ino_of(newparent), newname);

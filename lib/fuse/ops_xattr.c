@@ -26,7 +26,7 @@ void front_op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 	struct front *f = front_of(req);
 	int err;
 
-	ngfs_lock(&f->nf);
+	front_lock(req);
 	err = ngfs_setxattr(&f->nf, ino_of(ino), name, value, size, flags);
 	ngfs_unlock(&f->nf);
 	fuse_reply_err(req, err);
@@ -39,7 +39,7 @@ void front_op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t 
 	size_t len = 0;
 	int err;
 
-	ngfs_lock(&f->nf);
+	front_lock(req);
 	err = ngfs_getxattr(&f->nf, ino_of(ino), name, &value, &len);
 	ngfs_unlock(&f->nf);
 	reply_sized(req, err, value, len, size);
@@ -53,7 +53,7 @@ void front_op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 	size_t len = 0;
 	int err;
 
-	ngfs_lock(&f->nf);
+	front_lock(req);
 	err = ngfs_listxattr(&f->nf, ino_of(ino), &list, &len);
 	ngfs_unlock(&f->nf);
 	/* As in the kernel, trusted.* is listed only for privileged callers. */
@@ -77,7 +77,7 @@ void front_op_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 	struct front *f = front_of(req);
 	int err;
 
-	ngfs_lock(&f->nf);
+	front_lock(req);
 	err = ngfs_removexattr(&f->nf, ino_of(ino), name);
 	ngfs_unlock(&f->nf);
 	fuse_reply_err(req, err);
