@@ -81,6 +81,25 @@ static int create_plain(struct ngfs *nf, ext2_ino_t dir, const char *name, ext2_
 	return ret;
 }
 
+struct lib_args {
+	ext2_ino_t dir, ino;
+	const char *name, *target;
+};
+
+static errcode_t add_dir(ext2_filsys fs, void *arg)
+{
+	struct lib_args *a = arg;
+
+	return ext2fs_mkdir(fs, a->dir, a->ino, a->name);
+}
+
+static errcode_t add_symlink(ext2_filsys fs, void *arg)
+{
+	struct lib_args *a = arg;
+
+	return ext2fs_symlink(fs, a->dir, a->ino, a->name, a->target);
+}
+
 /*
  * Directories and symlinks: libext2fs builds them (dot entries, inline
  * directories, fast and slow symlinks); we then set owner, mode and times.
@@ -88,26 +107,15 @@ static int create_plain(struct ngfs *nf, ext2_ino_t dir, const char *name, ext2_
 static int create_by_lib(struct ngfs *nf, ext2_ino_t dir, const char *name, ext2_ino_t ino,
 			 mode_t mode, const char *target, uid_t uid, gid_t gid, uint32_t flags)
 {
+	struct lib_args a = { dir, ino, name, target };
 	struct ext2_inode_large inode;
 	struct timespec now;
-	errcode_t err;
-	int tries, ret;
+	int ret;
 
-	for (tries = 0; tries < 3; tries++) {
-		if (S_ISDIR(mode))
-			err = ext2fs_mkdir(nf->fs, dir, ino, name);
-		else
-			err = ext2fs_symlink(nf->fs, dir, ino, name, target);
-		if (err != EXT2_ET_DIR_NO_SPACE)
-			break;
-		err = ext2fs_expand_dir(nf->fs, dir);
-		if (err)
-			break;
-	}
-	nf->dirty = 1;
-	if (err)
-		return ngfs_errno(nf, err, S_ISDIR(mode) ? "mkdir" : "symlink", dir);
-	ngfs_dcache_set(nf, dir, name, ino);
+	ret = ngfs_dir_insert(nf, dir, name, ino, S_ISDIR(mode) ? add_dir : add_symlink, &a,
+			      S_ISDIR(mode) ? "mkdir" : "symlink");
+	if (ret)
+		return ret;
 	if ((ret = ngfs_read_inode(nf, ino, &inode)))
 		return ret;
 	/*

@@ -21,21 +21,24 @@ void ngfs_log_to_syslog(void)
 	log_syslog = 1;
 }
 
+static void vlog(const char *prefix, const char *fmt, va_list ap)
+{
+	if (log_syslog) {
+		vsyslog(LOG_ERR, fmt, ap);
+		return;
+	}
+	fputs(prefix, stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+}
+
 void ngfs_log(const char *fmt, ...)
 {
 	va_list ap;
 
-	if (log_syslog) {
-		va_start(ap, fmt);
-		vsyslog(LOG_ERR, fmt, ap);
-		va_end(ap);
-		return;
-	}
-	fputs("fuse2fs: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vlog("fuse2fs: ", fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 }
 
 void ngfs_debug(struct ngfs *nf, const char *fmt, ...)
@@ -44,11 +47,9 @@ void ngfs_debug(struct ngfs *nf, const char *fmt, ...)
 
 	if (!nf->opts.debug)
 		return;
-	fputs("fuse2fs debug: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vlog("fuse2fs debug: ", fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 }
 
 /* Codes that mean the on-disk metadata is inconsistent. */

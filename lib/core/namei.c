@@ -220,18 +220,20 @@ static int adjust_links(struct ngfs *nf, ext2_ino_t ino, int delta)
 	return ngfs_write_inode(nf, ino, &inode);
 }
 
-int ngfs_dir_add(struct ngfs *nf, ext2_ino_t dir, const char *name, ext2_ino_t ino,
-		 mode_t mode)
+/*
+ * ADD puts one entry NAME -> INO into DIR (ext2fs_link, ext2fs_mkdir,
+ * ext2fs_symlink); when DIR is full, grow it by a block and try again.
+ */
+int ngfs_dir_insert(struct ngfs *nf, ext2_ino_t dir, const char *name, ext2_ino_t ino,
+		    ngfs_insert_fn add, void *arg, const char *op)
 {
-	int type = ext2fs_has_feature_filetype(nf->fs->super) ? file_type(mode) : 0;
 	errcode_t err;
 	int tries;
 
 	if (!ngfs_space_grant(nf, 1))
 		return ENOSPC;
-
 	for (tries = 0; tries < 3; tries++) {
-		err = ext2fs_link(nf->fs, dir, name, ino, type);
+		err = add(nf->fs, arg);
 		if (err != EXT2_ET_DIR_NO_SPACE)
 			break;
 		err = ext2fs_expand_dir(nf->fs, dir);
@@ -239,9 +241,32 @@ int ngfs_dir_add(struct ngfs *nf, ext2_ino_t dir, const char *name, ext2_ino_t i
 			break;
 	}
 	nf->dirty = 1;
-	if (!err)
-		ngfs_dcache_set(nf, dir, name, ino);
-	return ngfs_errno(nf, err, "link", dir);
+	if (err)
+		return ngfs_errno(nf, err, op, dir);
+	ngfs_dcache_set(nf, dir, name, ino);
+	return 0;
+}
+
+struct link_args {
+	ext2_ino_t dir, ino;
+	const char *name;
+	int type;
+};
+
+static errcode_t add_link(ext2_filsys fs, void *arg)
+{
+	struct link_args *a = arg;
+
+	return ext2fs_link(fs, a->dir, a->name, a->ino, a->type);
+}
+
+int ngfs_dir_add(struct ngfs *nf, ext2_ino_t dir, const char *name, ext2_ino_t ino,
+		 mode_t mode)
+{
+	struct link_args a = { dir, ino, name,
+			       ext2fs_has_feature_filetype(nf->fs->super) ? file_type(mode) : 0 };
+
+	return ngfs_dir_insert(nf, dir, name, ino, add_link, &a, "link");
 }
 
 static int dir_is_empty_cb(const char *name, size_t len, ext2_ino_t ino, int type,

@@ -161,6 +161,9 @@ int ngfs_rename(struct ngfs *nf, ext2_ino_t sdir, const char *sname,
 		ext2_ino_t ddir, const char *dname, unsigned int flags);
 int ngfs_dir_add(struct ngfs *nf, ext2_ino_t dir, const char *name, ext2_ino_t ino,
 		 mode_t mode);
+typedef errcode_t (*ngfs_insert_fn)(ext2_filsys fs, void *arg);
+int ngfs_dir_insert(struct ngfs *nf, ext2_ino_t dir, const char *name, ext2_ino_t ino,
+		    ngfs_insert_fn add, void *arg, const char *op);
 int ngfs_dir_touch(struct ngfs *nf, ext2_ino_t dir);
 int ngfs_check_name(const char *name);
 typedef int (*ngfs_dir_fn)(const char *name, size_t len, ext2_ino_t ino, int type,

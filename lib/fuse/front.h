@@ -110,6 +110,8 @@ static inline void front_lock(fuse_req_t req)
 
 int front_entry(struct front *f, ext2_ino_t ino, struct fuse_entry_param *e);
 void front_creds(fuse_req_t req, struct ngfs_creds *cr);
+int front_new_node(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
+		   dev_t rdev, const char *target, ext2_ino_t *ino);
 int front_access(fuse_req_t req, ext2_ino_t ino, int mask);
 void front_reply_entry(fuse_req_t req, int err, struct fuse_entry_param *e);
 

@@ -80,16 +80,11 @@ void front_op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t
 {
 	struct front *f = front_of(req);
 	struct fuse_entry_param e;
-	struct ngfs_creds cr;
 	ext2_ino_t ino;
 	int err;
 
-	front_creds(req, &cr);
 	front_lock(req);
-	err = front_access(req, ino_of(parent), W_OK | X_OK);
-	if (!err)
-		err = ngfs_create(&f->nf, ino_of(parent), name, S_IFREG | (mode & 07777), 0,
-				  NULL, &cr, &ino);
+	err = front_new_node(req, parent, name, S_IFREG | (mode & 07777), 0, NULL, &ino);
 	if (err == EEXIST && !(fi->flags & O_EXCL)) {
 		/* Raced with another creator: open what is there. */
 		err = ngfs_lookup(&f->nf, ino_of(parent), name, &ino);

@@ -12,21 +12,72 @@
 
 #define EXT4_IOC_SHUTDOWN _IOR('X', 125, uint32_t)
 
-static void reply_u32(fuse_req_t req, uint32_t v, size_t out_bufsz)
-{
-	uint64_t wide = v;
-
-	if (out_bufsz >= sizeof(wide))
-		fuse_reply_ioctl(req, 0, &wide, sizeof(wide));
-	else if (out_bufsz >= sizeof(v))
-		fuse_reply_ioctl(req, 0, &v, sizeof(v));
-	else
-		fuse_reply_err(req, EINVAL);
-}
+union ioctl_out {
+	uint64_t word;		/* a u32 answer, widened for long-sized requests */
+	struct fsxattr fa;
+	struct fstrim_range range;
+};
 
 static int privileged(fuse_req_t req)
 {
 	return fuse_req_ctx(req)->uid == 0 || front_of(req)->cfg->fakeroot;
+}
+
+/* A u32 answer in the size the caller asked for (4, or 8 for a long). */
+static int put_u32(uint32_t v, size_t out_bufsz, union ioctl_out *out, size_t *outlen)
+{
+	if (out_bufsz < sizeof(v))
+		return EINVAL;
+	out->word = v;	/* little-endian: the first 4 bytes are the u32 */
+	*outlen = out_bufsz >= sizeof(out->word) ? sizeof(out->word) : sizeof(v);
+	return 0;
+}
+
+static int do_ioctl(fuse_req_t req, struct ngfs *nf, ext2_ino_t ino, unsigned int cmd,
+		    const void *in_buf, size_t in_bufsz, size_t out_bufsz,
+		    union ioctl_out *out, size_t *outlen)
+{
+	uint64_t trimmed;
+	uint32_t v;
+	int err;
+
+	switch (cmd) {
+	case FS_IOC_GETFLAGS:
+		return (err = ngfs_get_flags(nf, ino, &v)) ? err :
+		       put_u32(v, out_bufsz, out, outlen);
+	case FS_IOC_SETFLAGS:
+		if (in_bufsz < sizeof(v))
+			return EINVAL;
+		memcpy(&v, in_buf, sizeof(v));
+		return ngfs_set_flags(nf, ino, v);
+	case FS_IOC_GETVERSION:
+		return (err = ngfs_get_version(nf, ino, &v)) ? err :
+		       put_u32(v, out_bufsz, out, outlen);
+	case FS_IOC_FSGETXATTR:
+		if (out_bufsz < sizeof(out->fa))
+			return EINVAL;
+		*outlen = sizeof(out->fa);
+		return ngfs_get_fsxattr(nf, ino, &out->fa);
+	case FS_IOC_FSSETXATTR:
+		if (in_bufsz < sizeof(out->fa))
+			return EINVAL;
+		memcpy(&out->fa, in_buf, sizeof(out->fa));
+		return ngfs_set_fsxattr(nf, ino, &out->fa);
+	case FITRIM:
+		if (!privileged(req))
+			return EPERM;
+		if (in_bufsz < sizeof(out->range) || out_bufsz < sizeof(out->range))
+			return EINVAL;
+		memcpy(&out->range, in_buf, sizeof(out->range));
+		err = ngfs_trim(nf, out->range.start, out->range.len, out->range.minlen, &trimmed);
+		out->range.len = trimmed;
+		*outlen = sizeof(out->range);
+		return err;
+	case EXT4_IOC_SHUTDOWN:
+		/* An _IOR ioctl: the flags never reach us; always flush first. */
+		return privileged(req) ? ngfs_shutdown(nf) : EPERM;
+	}
+	return ENOTTY;
 }
 
 void front_op_ioctl(fuse_req_t req, fuse_ino_t ino, unsigned int cmd, void *arg,
@@ -34,99 +85,18 @@ void front_op_ioctl(fuse_req_t req, fuse_ino_t ino, unsigned int cmd, void *arg,
 		    size_t in_bufsz, size_t out_bufsz)
 {
 	struct front *f = front_of(req);
-	struct ngfs *nf = &f->nf;
-	ext2_ino_t eino = ino_of(ino);
-	uint32_t v = 0;
-	int err;
+	union ioctl_out out;
+	size_t outlen = 0;
+	int err = (flags & FUSE_IOCTL_COMPAT) ? ENOSYS : 0;
 
-	if (flags & FUSE_IOCTL_COMPAT) {
-		fuse_reply_err(req, ENOSYS);
-		return;
-	}
+	memset(&out, 0, sizeof(out));
 	front_lock(req);
-	switch (cmd) {
-	case FS_IOC_GETFLAGS:
-		err = ngfs_get_flags(nf, eino, &v);
-		ngfs_unlock(nf);
-		if (err)
-			fuse_reply_err(req, err);
-		else
-			reply_u32(req, v, out_bufsz);
-		return;
-	case FS_IOC_SETFLAGS:
-		if (in_bufsz < sizeof(v)) {
-			err = EINVAL;
-			break;
-		}
-		memcpy(&v, in_buf, sizeof(v));
-		err = ngfs_set_flags(nf, eino, v);
-		break;
-	case FS_IOC_GETVERSION:
-		err = ngfs_get_version(nf, eino, &v);
-		ngfs_unlock(nf);
-		if (err)
-			fuse_reply_err(req, err);
-		else
-			reply_u32(req, v, out_bufsz);
-		return;
-	case FS_IOC_FSGETXATTR: {
-		struct fsxattr fa;
-		err = ngfs_get_fsxattr(nf, eino, &fa);
-		ngfs_unlock(nf);
-		if (err)
-			fuse_reply_err(req, err);
-		else if (out_bufsz < sizeof(fa))
-			fuse_reply_err(req, EINVAL);
-		else
-			fuse_reply_ioctl(req, 0, &fa, sizeof(fa));
-		return;
-	}
-	case FS_IOC_FSSETXATTR: {
-		struct fsxattr fa;
-		if (in_bufsz < sizeof(fa)) {
-			err = EINVAL;
-			break;
-		}
-		memcpy(&fa, in_buf, sizeof(fa));
-		err = ngfs_set_fsxattr(nf, eino, &fa);
-		break;
-	}
-	case FITRIM: {
-		struct fstrim_range range;
-		uint64_t trimmed = 0;
-		if (!privileged(req)) {
-			err = EPERM;
-			break;
-		}
-		if (in_bufsz < sizeof(range) || out_bufsz < sizeof(range)) {
-			err = EINVAL;
-			break;
-		}
-		memcpy(&range, in_buf, sizeof(range));
-		err = ngfs_trim(nf, range.start, range.len, range.minlen, &trimmed);
-		ngfs_unlock(nf);
-		if (err) {
-			fuse_reply_err(req, err);
-		} else {
-			range.len = trimmed;
-			fuse_reply_ioctl(req, 0, &range, sizeof(range));
-		}
-		return;
-	}
-	case EXT4_IOC_SHUTDOWN:
-		err = privileged(req) ? ngfs_shutdown(nf) : EPERM;
-		ngfs_unlock(nf);
-		if (err)
-			fuse_reply_err(req, err);
-		else
-			fuse_reply_ioctl(req, 0, NULL, 0);
-		return;
-	default:
-		err = ENOTTY;
-	}
-	ngfs_unlock(nf);
+	if (!err)
+		err = do_ioctl(req, &f->nf, ino_of(ino), cmd, in_buf, in_bufsz, out_bufsz,
+			       &out, &outlen);
+	ngfs_unlock(&f->nf);
 	if (err)
 		fuse_reply_err(req, err);
 	else
-		fuse_reply_ioctl(req, 0, NULL, 0);
+		fuse_reply_ioctl(req, 0, outlen ? &out : NULL, outlen);
 }

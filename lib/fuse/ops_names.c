@@ -7,20 +7,31 @@
 
 #include "fuse/front.h"
 
+/* A new inode of any type, as the caller of REQ (lock held). */
+int front_new_node(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
+		   dev_t rdev, const char *target, ext2_ino_t *ino)
+{
+	struct ngfs_creds cr;
+	int err;
+
+	front_creds(req, &cr);
+	err = front_access(req, ino_of(parent), W_OK | X_OK);
+	if (!err)
+		err = ngfs_create(&front_of(req)->nf, ino_of(parent), name, mode, rdev, target,
+				  &cr, ino);
+	return err;
+}
+
 static void make_node(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 		      dev_t rdev, const char *target)
 {
 	struct front *f = front_of(req);
 	struct fuse_entry_param e;
-	struct ngfs_creds cr;
 	ext2_ino_t ino;
 	int err;
 
-	front_creds(req, &cr);
 	front_lock(req);
-	err = front_access(req, ino_of(parent), W_OK | X_OK);
-	if (!err)
-		err = ngfs_create(&f->nf, ino_of(parent), name, mode, rdev, target, &cr, &ino);
+	err = front_new_node(req, parent, name, mode, rdev, target, &ino);
 	if (!err)
 		err = front_entry(f, ino, &e);
 	ngfs_unlock(&f->nf);
