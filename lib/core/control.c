@@ -143,6 +143,9 @@ int ngfs_trim(struct ngfs *nf, uint64_t start, uint64_t len, uint64_t minlen,
 	*trimmed = 0;
 	if ((err = ngfs_check_writable(nf)))
 		return err;
+	/* Make sure blocks freed a moment ago are free on disk before discarding. */
+	if ((err = ngfs_flush(nf, 1)))
+		return err;
 	if (!fs->block_map)
 		return EROFS;
 	if (first < fs->super->s_first_data_block)
@@ -161,10 +164,11 @@ int ngfs_trim(struct ngfs *nf, uint64_t start, uint64_t len, uint64_t minlen,
 			used = last;
 		if (used - free_start >= minblks) {
 			errcode_t e = io_channel_discard(fs->io, free_start, used - free_start);
-			if (e && e != EXT2_ET_UNIMPLEMENTED)
+			if (e == EXT2_ET_UNIMPLEMENTED)
+				return EOPNOTSUPP;	/* the device cannot discard */
+			if (e)
 				return ngfs_errno(nf, e, "fitrim", 0);
-			if (!e)
-				*trimmed += (used - free_start) * bs;
+			*trimmed += (used - free_start) * bs;
 		}
 		blk = used;
 	}

@@ -209,6 +209,7 @@ int front_run(struct front_config *cfg)
 	target.writable = dev.writable;
 	target.direct = cfg->fs.directio;
 	target.offset = cfg->fs.offset;
+	target.image_fd = dev.fd != dev.image_fd ? dev.image_fd : -1;
 	ret = ngfs_open(&f->nf, &target, cfg->device, &cfg->fs, msg, sizeof(msg));
 	if (ret) {
 		fprintf(stderr, "fuse2fs: %s\n", msg);

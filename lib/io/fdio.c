@@ -31,8 +31,8 @@ static struct fdio_private *priv(io_channel ch)
 
 void fdio_name(const struct fdio_target *t, char *buf, size_t len)
 {
-	snprintf(buf, len, "fdio:%d:%d:%d:%llu", t->fd, t->writable, t->direct,
-		 (unsigned long long)t->offset);
+	snprintf(buf, len, "fdio:%d:%d:%d:%llu:%d", t->fd, t->writable, t->direct,
+		 (unsigned long long)t->offset, t->image_fd);
 }
 
 int fdio_fd(io_channel ch)
@@ -127,10 +127,10 @@ static errcode_t fdio_open(const char *name, int flags, io_channel *channel)
 	struct fdio_private *p = NULL;
 	io_channel ch = NULL;
 	unsigned long long offset;
-	int fd, writable, direct;
+	int fd, writable, direct, image_fd;
 
-	if (!name || sscanf(name, "fdio:%d:%d:%d:%llu", &fd, &writable, &direct,
-			    &offset) != 4)
+	if (!name || sscanf(name, "fdio:%d:%d:%d:%llu:%d", &fd, &writable, &direct,
+			    &offset, &image_fd) != 5)
 		return EXT2_ET_BAD_DEVICE_NAME;
 	if ((flags & IO_FLAG_RW) && !writable)
 		return EROFS;
@@ -145,6 +145,7 @@ static errcode_t fdio_open(const char *name, int flags, io_channel *channel)
 	p->t.writable = writable;
 	p->t.direct = direct;
 	p->t.offset = offset;
+	p->t.image_fd = image_fd;
 	p->stats.num_fields = 2;
 	ch->magic = EXT2_ET_MAGIC_IO_CHANNEL;
 	ch->manager = fdio_io_manager;
@@ -257,13 +258,19 @@ static errcode_t fdio_discard(io_channel ch, unsigned long long block,
 	struct fdio_private *p = priv(ch);
 	uint64_t range[2] = { block * ch->block_size + p->t.offset,
 			      count * ch->block_size };
+	int fd = p->t.image_fd >= 0 ? p->t.image_fd : p->t.fd;
 
 	if (!p->t.writable)
 		return EXT2_ET_RO_FILSYS;
-	if (ch->flags & CHANNEL_FLAGS_BLOCK_DEVICE)
-		return ioctl(p->t.fd, BLKDISCARD, range) ? errno : 0;
-	return fallocate(p->t.fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
-			 range[0], range[1]) ? errno : 0;
+	if (fd == p->t.fd && (ch->flags & CHANNEL_FLAGS_BLOCK_DEVICE)) {
+		if (!ioctl(fd, BLKDISCARD, range))
+			return 0;
+		/* EBUSY: the device is claimed by the mount itself. */
+		return errno == EBUSY || errno == ENOTTY ? EXT2_ET_UNIMPLEMENTED : errno;
+	}
+	if (!fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, range[0], range[1]))
+		return 0;
+	return errno == EOPNOTSUPP ? EXT2_ET_UNIMPLEMENTED : errno;
 }
 
 int fdio_zero(io_channel ch, uint64_t off, uint64_t len)

@@ -26,6 +26,9 @@ struct fdio_target {
 	int writable;		/* fd was opened O_RDWR */
 	int direct;		/* fd was opened O_DIRECT: bounce unaligned I/O */
 	uint64_t offset;	/* byte offset of the filesystem in the file */
+	int image_fd;		/* the image behind a loop device, or -1: discards
+				   punch holes there (the kernel's exclusive claim
+				   of a mounted block device refuses BLKDISCARD) */
 };
 void fdio_name(const struct fdio_target *t, char *buf, size_t len);
 
