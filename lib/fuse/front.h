@@ -34,6 +34,8 @@ struct front_config {
 	char *errors;
 	int mountpoint_checked;
 	int bad_mountpoint;
+	double attr_timeout;	/* seconds the kernel may cache attributes */
+	double entry_timeout;	/* seconds the kernel may cache names */
 	struct fuse_args args;	/* what goes on to libfuse */
 };
 

@@ -41,8 +41,22 @@ static const struct fuse_opt front_opts[] = {
 	OPT("fuse2fs_debug", fs.debug, 1),
 	OPT("no_default_opts", no_default_opts, 1),
 	OPT("noblkdev", noblkdev, 1),
-	/* Accepted for compatibility with e2fsprogs' fuse2fs and ext4. */
+	OPT("attr_timeout=%lf", attr_timeout, 0),
+	OPT("entry_timeout=%lf", entry_timeout, 0),
+	/*
+	 * Accepted for compatibility with e2fsprogs' fuse2fs, ext4, and the
+	 * libfuse 2 / high-level options older scripts pass (libfuse 3's
+	 * low-level session would reject them).
+	 */
 	FUSE_OPT_KEY("user_xattr", KEY_IGNORED),
+	FUSE_OPT_KEY("big_writes", KEY_IGNORED),
+	FUSE_OPT_KEY("use_ino", KEY_IGNORED),
+	FUSE_OPT_KEY("readdir_ino", KEY_IGNORED),
+	FUSE_OPT_KEY("kernel_cache", KEY_IGNORED),
+	FUSE_OPT_KEY("auto_cache", KEY_IGNORED),
+	FUSE_OPT_KEY("hard_remove", KEY_IGNORED),
+	FUSE_OPT_KEY("nonempty", KEY_IGNORED),
+	FUSE_OPT_KEY("large_read", KEY_IGNORED),
 	FUSE_OPT_KEY("nouser_xattr", KEY_IGNORED),
 	FUSE_OPT_KEY("noblock_validity", KEY_IGNORED),
 	FUSE_OPT_KEY("nodelalloc", KEY_IGNORED),
@@ -148,6 +162,8 @@ int front_parse_args(int argc, char **argv, struct front_config *cfg)
 
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->acl = -1;
+	cfg->attr_timeout = 0.0;
+	cfg->entry_timeout = 1.0;
 	cfg->args = (struct fuse_args)FUSE_ARGS_INIT(argc, argv);
 	if (fuse_opt_parse(&cfg->args, cfg, front_opts, opt_proc) == -1)
 		return FRONT_EXIT_USAGE;
@@ -181,6 +197,10 @@ int front_parse_args(int argc, char **argv, struct front_config *cfg)
 	}
 	if (cfg->cache_size && parse_size(cfg->cache_size)) {
 		fprintf(stderr, "fuse2fs: bad option cache_size=%s\n", cfg->cache_size);
+		return FRONT_EXIT_USAGE;
+	}
+	if (cfg->attr_timeout < 0 || cfg->entry_timeout < 0) {
+		fprintf(stderr, "fuse2fs: attr_timeout and entry_timeout cannot be negative\n");
 		return FRONT_EXIT_USAGE;
 	}
 	if (cfg->fs.norecovery)

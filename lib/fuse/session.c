@@ -200,8 +200,8 @@ int front_run(struct front_config *cfg)
 	if (!f)
 		return FRONT_EXIT_RUNTIME;
 	f->cfg = cfg;
-	f->entry_timeout = 1.0;
-	f->attr_timeout = 0.0;
+	f->entry_timeout = cfg->entry_timeout;
+	f->attr_timeout = cfg->attr_timeout;
 
 	if ((ret = open_device(cfg, &dev)))
 		goto out;
