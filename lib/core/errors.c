@@ -105,6 +105,14 @@ int ngfs_corrupt(struct ngfs *nf, const char *op, ext2_ino_t ino, const char *wh
 	time_t now = time(NULL);
 
 	ngfs_log("%s: corrupted metadata: inode %u: %s: %s", nf->device, ino, op, what);
+	/*
+	 * libext2fs 1.47.0 reads an inode into an inode-cache slot before
+	 * verifying its checksum and, on a mismatch, leaves the slot labelled
+	 * with the inode it held before: the next read of that inode returns
+	 * the corrupt one's bytes (seen: the root read back as a regular
+	 * file).  Drop the cache after every corruption report.
+	 */
+	ext2fs_flush_icache(nf->fs);
 	if (!nf->readonly) {
 		sb->s_state |= EXT2_ERROR_FS;
 		sb->s_error_count++;

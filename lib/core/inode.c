@@ -38,6 +38,18 @@ int ngfs_read_inode(struct ngfs *nf, ext2_ino_t ino, struct ext2_inode_large *in
 	else if (inode->i_extra_isize > size - EXT2_GOOD_OLD_INODE_SIZE ||
 		 (inode->i_extra_isize & 3))
 		return ngfs_corrupt(nf, "read_inode", ino, "bad i_extra_isize");
+	/* What the kernel's ext4_iget refuses (and FUSE would mark bad). */
+	if ((int64_t)EXT2_I_SIZE(inode) < 0)
+		return ngfs_corrupt(nf, "read_inode", ino, "bad i_size");
+	if (inode->i_links_count || inode->i_mode) {
+		switch (inode->i_mode & LINUX_S_IFMT) {
+		case LINUX_S_IFREG: case LINUX_S_IFDIR: case LINUX_S_IFLNK: case LINUX_S_IFCHR:
+		case LINUX_S_IFBLK: case LINUX_S_IFIFO: case LINUX_S_IFSOCK:
+			break;
+		default:
+			return ngfs_corrupt(nf, "read_inode", ino, "bad file type in i_mode");
+		}
+	}
 	return 0;
 }
 

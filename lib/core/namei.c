@@ -164,9 +164,18 @@ int ngfs_lookup(struct ngfs *nf, ext2_ino_t dir, const char *name, ext2_ino_t *i
 		err = ngfs_check_name(name);
 	if (!err)
 		err = dir_find(nf, dir, &ctx);
-	if (!err)
-		*ino = ctx.ino;
-	return err;
+	if (err)
+		return err;
+	/*
+	 * A name (other than the dot entries) for the directory itself or for
+	 * the root would give the kernel a second path to a directory: it
+	 * would mark the inode bad and fail everything below it with EIO.
+	 */
+	if ((ctx.ino == dir && strcmp(name, ".")) ||
+	    (ctx.ino == EXT2_ROOT_INO && strcmp(name, "..") && strcmp(name, ".")))
+		return ngfs_corrupt(nf, "lookup", dir, "directory entry links to the directory itself or to the root");
+	*ino = ctx.ino;
+	return 0;
 }
 
 /* Point the existing entry NAME in DIR at a different inode. */

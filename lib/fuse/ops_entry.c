@@ -22,7 +22,8 @@ int front_entry(struct front *f, ext2_ino_t ino, struct fuse_entry_param *e)
 		return ngfs_corrupt(&f->nf, "lookup", ino, "directory entry names a deleted inode");
 	ngfs_inode_stat(&f->nf, ino, &inode, &e->attr);
 	e->ino = nodeid_of(ino);
-	e->generation = inode.i_generation;
+	/* The kernel made the root with generation 0; never contradict it. */
+	e->generation = ino == EXT2_ROOT_INO ? 0 : inode.i_generation;
 	e->attr_timeout = f->attr_timeout;
 	e->entry_timeout = f->entry_timeout;
 	ngfs_node_lookup(&f->nf, ino);
