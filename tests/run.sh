@@ -17,6 +17,8 @@
 # of a sanitizer build: cases then get ASAN_OPTIONS/UBSAN_OPTIONS with
 # log_path=$T/asan and any report file left there fails the case;
 # TESTS_OUT puts the scratch directories elsewhere than tests/out;
+# TESTS_KEEP=1 keeps the scratch files of passed cases (by default only
+# their log and *.txt files stay);
 # TESTS_TIMEOUT_SCALE multiplies every time limit (default 1, 3 with
 # TESTS_ASAN=1); cases see it as NG_TIME_SCALE.
 #
@@ -201,6 +203,12 @@ for name in "${cases[@]}"; do
     case $rc in
     0)
         passed=$((passed + 1))
+        # Images and trees of a passed case go (the disk may be small);
+        # the log and *.txt reports stay.  TESTS_KEEP=1 keeps everything.
+        if [ "${TESTS_KEEP:-0}" != 1 ] && [ -z "$(mounts_under "$T")" ]; then
+            find "$T" -mindepth 1 -maxdepth 1 ! -name log ! -name '*.txt' \
+                -exec rm -rf --one-file-system {} + 2>/dev/null
+        fi
         printf '%sPASS  %-28s %7ss\n' "$LABEL" "$name" "$secs"
         ;;
     77)
