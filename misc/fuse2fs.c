@@ -17,5 +17,9 @@ int main(int argc, char *argv[])
 	fuse_opt_free_args(&cfg.args);
 	free(cfg.device);
 	free(cfg.mountpoint);
+	/* strings libfuse's option parser duplicated for us */
+	free(cfg.errors);
+	free(cfg.lockfile);
+	free(cfg.cache_size);
 	return ret;
 }

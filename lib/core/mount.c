@@ -209,8 +209,10 @@ int ngfs_open(struct ngfs *nf, const struct fdio_target *dev, const char *device
 	 * libext2fs keeps 4 inodes in its cache by default: every other inode
 	 * read is a pread of an inode-table block.  Keep the last 1024.
 	 */
-	ext2fs_free_inode_cache(nf->fs->icache);
-	nf->fs->icache = NULL;
+	if (nf->fs->icache) {
+		ext2fs_free_inode_cache(nf->fs->icache);
+		nf->fs->icache = NULL;
+	}
 	ext2fs_create_inode_cache(nf->fs, 1024);
 	nf->max_file_size = max_file_size(nf->fs);
 	nf->nbuckets = 4096;
