@@ -144,6 +144,8 @@ int ngfs_write(struct ngfs *nf, ext2_ino_t ino, const char *buf, size_t len,
 {
 	struct ext2_inode_large inode;
 	uint64_t bs = nf->fs->blocksize, pos, end;
+	/* Blocks allocated by this call hold no data yet, even once mapped. */
+	blk64_t fresh_start = 0, fresh_end = 0;
 	int err;
 
 	*done = 0;
@@ -183,7 +185,11 @@ int ngfs_write(struct ngfs *nf, ext2_ino_t ino, const char *buf, size_t len,
 
 		if ((err = ngfs_fmap_get(nf, ino, &inode, lblk, want, &map)))
 			break;
-		if (map.type == NGFS_MAP_HOLE) {
+		if (map.type == NGFS_MAP_MAPPED && lblk >= fresh_start && lblk < fresh_end) {
+			fresh = 1;
+			if (map.len > fresh_end - lblk)
+				map.len = fresh_end - lblk;
+		} else if (map.type == NGFS_MAP_HOLE) {
 			blk64_t grant = ngfs_space_grant(nf, map.len);
 
 			if (!grant) {
@@ -198,6 +204,8 @@ int ngfs_write(struct ngfs *nf, ext2_ino_t ino, const char *buf, size_t len,
 				break;
 			}
 			fresh = 1;
+			fresh_start = lblk;
+			fresh_end = lblk + grant;
 		} else if (map.type == NGFS_MAP_UNWRITTEN) {
 			fresh = 1;
 		}
