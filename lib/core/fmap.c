@@ -255,6 +255,49 @@ int ngfs_fmap_mark_written(struct ngfs *nf, ext2_ino_t ino,
 	return ret;
 }
 
+/*
+ * libext2fs 1.47.0's punch refuses to free an extent that ends at the last
+ * block of the filesystem (an off-by-one in punch_extent_blocks, fixed
+ * upstream after 1.47.0): the extent leaves the tree but its blocks stay
+ * allocated.  Unmap and free that one block here first, so that what is
+ * left for ext2fs_punch ends one block earlier.
+ */
+static errcode_t free_last_fs_block(struct ngfs *nf, ext2_ino_t ino,
+				    struct ext2_inode_large *inode, blk64_t start, blk64_t end)
+{
+	blk64_t last = ext2fs_blocks_count(nf->fs->super) - 1, lblk;
+	ext2_extent_handle_t h;
+	struct ext2fs_extent ext;
+	errcode_t err;
+	int found = 0;
+
+	if (!(inode->i_flags & EXT4_EXTENTS_FL))
+		return 0;
+	err = ext2fs_extent_open2(nf->fs, ino, (struct ext2_inode *)inode, &h);
+	if (err)
+		return err;
+	for (err = ext2fs_extent_get(h, EXT2_EXTENT_ROOT, &ext); !err;
+	     err = ext2fs_extent_get(h, EXT2_EXTENT_NEXT_LEAF, &ext)) {
+		if (!(ext.e_flags & EXT2_EXTENT_FLAGS_LEAF) || !ext.e_len)
+			continue;
+		if (ext.e_pblk + ext.e_len - 1 == last) {
+			found = 1;
+			break;
+		}
+	}
+	err = 0;
+	lblk = ext.e_lblk + ext.e_len - 1;
+	if (found && lblk >= start && lblk <= end) {
+		err = ext2fs_extent_set_bmap(h, lblk, 0, 0);	/* unmap it */
+		if (!err) {
+			ext2fs_block_alloc_stats2(nf->fs, last, -1);
+			err = ext2fs_iblk_sub_blocks(nf->fs, (struct ext2_inode *)inode, 1);
+		}
+	}
+	ext2fs_extent_free(h);
+	return err;
+}
+
 /* Free the blocks of [lblk, lblk+len). */
 int ngfs_fmap_punch(struct ngfs *nf, ext2_ino_t ino, struct ext2_inode_large *inode,
 		    blk64_t lblk, blk64_t len)
@@ -264,7 +307,9 @@ int ngfs_fmap_punch(struct ngfs *nf, ext2_ino_t ino, struct ext2_inode_large *in
 
 	if (!len)
 		return 0;
-	err = ext2fs_punch(nf->fs, ino, (struct ext2_inode *)inode, NULL, lblk,
+	err = free_last_fs_block(nf, ino, inode, lblk, len == ~0ULL ? ~0ULL : lblk + len - 1);
+	if (!err)
+		err = ext2fs_punch(nf->fs, ino, (struct ext2_inode *)inode, NULL, lblk,
 			   len == ~0ULL ? ~0ULL : lblk + len - 1);
 	nf->dirty = 1;
 	ret = ngfs_write_inode(nf, ino, inode);

@@ -121,11 +121,9 @@ static int free_inode(struct ngfs *nf, ext2_ino_t ino)
 	ret = ngfs_read_inode(nf, ino, &inode);
 	if (ret)
 		return ret;
-	if (ext2fs_inode_has_valid_blocks2(nf->fs, (struct ext2_inode *)&inode)) {
-		err = ext2fs_punch(nf->fs, ino, (struct ext2_inode *)&inode, NULL, 0, ~0ULL);
-		if (err)
-			return ngfs_errno(nf, err, "free_inode", ino);
-	}
+	if (ext2fs_inode_has_valid_blocks2(nf->fs, (struct ext2_inode *)&inode) &&
+	    (ret = ngfs_fmap_punch(nf, ino, &inode, 0, ~0ULL)))
+		return ret;
 	if (ext2fs_file_acl_block(nf->fs, (struct ext2_inode *)&inode)) {
 		err = ext2fs_free_ext_attr(nf->fs, ino, &inode);
 		if (err)
