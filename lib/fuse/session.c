@@ -170,6 +170,21 @@ static int take_lockfile(struct front_config *cfg)
 	return 0;
 }
 
+/* FUSE2FS_LOGFILE (as in e2fsprogs' fuse2fs): messages go there, not syslog. */
+static int open_logfile(void)
+{
+	const char *path = getenv("FUSE2FS_LOGFILE");
+	int fd;
+
+	if (!path || !*path)
+		return -1;
+	fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+	if (fd < 0)
+		fprintf(stderr, "fuse2fs: FUSE2FS_LOGFILE %s: %s; logging to syslog\n", path,
+			strerror(errno));
+	return fd;
+}
+
 static int serve(struct front_config *cfg, struct fuse_session *se)
 {
 	struct fuse_loop_config *lc;
@@ -194,7 +209,7 @@ int front_run(struct front_config *cfg)
 	struct device dev;
 	struct front *f;
 	char msg[512];
-	int ret, have_lock = 0;
+	int ret, have_lock = 0, log_fd;
 
 	f = calloc(1, sizeof(*f));
 	if (!f)
@@ -244,11 +259,17 @@ int front_run(struct front_config *cfg)
 		ret = FRONT_EXIT_RUNTIME;
 		goto out_unmount;
 	}
-	if (!cfg->foreground) {
+	log_fd = open_logfile();
+	if (!cfg->foreground && log_fd < 0) {
 		openlog("fuse2fs", LOG_PID, LOG_DAEMON);
 		ngfs_log_to_syslog();
 	}
 	fuse_daemonize(cfg->foreground);
+	if (log_fd >= 0) {
+		/* fuse_daemonize() pointed stderr at /dev/null */
+		dup2(log_fd, STDERR_FILENO);
+		close(log_fd);
+	}
 	ret = serve(cfg, se) ? FRONT_EXIT_RUNTIME : FRONT_EXIT_OK;
 	fuse_remove_signal_handlers(se);
 out_unmount:
