@@ -2,9 +2,11 @@
  * fmap.c: the file mapping layer.  One verb answers "where does logical
  * block L of this file live, and for how many blocks is the answer the
  * same?" (a hole, a written extent or an unwritten extent); a few more
- * allocate, convert and free ranges.  They update INODE in place and
- * write it: libext2fs changes the caller's copy without always saving it.  The classic data path (data.c) and
+ * allocate, convert and free ranges.  The classic data path (data.c) and
  * the iomap protocol both stand on these.
+ *
+ * The verbs that change the mapping update INODE in place and write it:
+ * libext2fs changes the caller's copy without always saving it.
  */
 #include <errno.h>
 #include <string.h>
@@ -272,6 +274,9 @@ static errcode_t free_last_fs_block(struct ngfs *nf, ext2_ino_t ino,
 	int found = 0;
 
 	if (!(inode->i_flags & EXT4_EXTENTS_FL))
+		return 0;
+	/* Nearly always the last block is free: then no extent maps it. */
+	if (nf->fs->block_map && !ext2fs_test_block_bitmap2(nf->fs->block_map, last))
 		return 0;
 	err = ext2fs_extent_open2(nf->fs, ino, (struct ext2_inode *)inode, &h);
 	if (err)
