@@ -109,7 +109,6 @@ static int create_by_lib(struct ngfs *nf, ext2_ino_t dir, const char *name, ext2
 {
 	struct lib_args a = { dir, ino, name, target };
 	struct ext2_inode_large inode;
-	struct timespec now;
 	int ret;
 
 	ret = ngfs_dir_insert(nf, dir, name, ino, S_ISDIR(mode) ? add_dir : add_symlink, &a,
@@ -125,11 +124,7 @@ static int create_by_lib(struct ngfs *nf, ext2_ino_t dir, const char *name, ext2
 	inode.i_mode = mode;
 	inode.i_flags |= flags;
 	ngfs_set_owner(&inode, uid, gid);
-	ngfs_now(&now);
-	ngfs_set_time(nf, &inode, NGFS_ATIME, &now);
-	ngfs_set_time(nf, &inode, NGFS_MTIME, &now);
-	ngfs_set_time(nf, &inode, NGFS_CTIME, &now);
-	ngfs_set_time(nf, &inode, NGFS_CRTIME, &now);
+	ngfs_stamp_new(nf, &inode);
 	return ngfs_write_inode(nf, ino, &inode);
 }
 

@@ -250,7 +250,6 @@ int ngfs_getattr(struct ngfs *nf, ext2_ino_t ino, struct stat *st)
 void ngfs_init_inode(struct ngfs *nf, struct ext2_inode_large *inode, mode_t mode,
 		     uid_t uid, gid_t gid)
 {
-	struct timespec now;
 	unsigned int size = EXT2_INODE_SIZE(nf->fs->super);
 
 	memset(inode, 0, sizeof(*inode));
@@ -265,6 +264,14 @@ void ngfs_init_inode(struct ngfs *nf, struct ext2_inode_large *inode, mode_t mod
 			want = nf->fs->super->s_want_extra_isize;
 		inode->i_extra_isize = want;
 	}
+	ngfs_stamp_new(nf, inode);
+}
+
+/* A new inode: access, change, modification and birth times are now. */
+void ngfs_stamp_new(struct ngfs *nf, struct ext2_inode_large *inode)
+{
+	struct timespec now;
+
 	ngfs_now(&now);
 	ngfs_set_time(nf, inode, NGFS_ATIME, &now);
 	ngfs_set_time(nf, inode, NGFS_MTIME, &now);

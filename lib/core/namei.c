@@ -135,19 +135,13 @@ static int dir_find(struct ngfs *nf, ext2_ino_t dir, struct find_ctx *ctx)
 
 	if (ret)
 		return ret;
-	if (!ctx->replace &&
-	    ngfs_dcache_lookup(nf, dir, EXT2_I_SIZE(&inode), ctx->name, &ctx->ino)) {
-		if (!ctx->ino)
-			return ENOENT;
-		if (!ngfs_valid_ino(nf, ctx->ino))
-			return ngfs_corrupt(nf, "lookup", dir,
-					    "directory entry points to an invalid inode");
-		return 0;
+	/* A replace must edit the block itself; a lookup may use the name map. */
+	if (ctx->replace ||
+	    !ngfs_dcache_lookup(nf, dir, EXT2_I_SIZE(&inode), ctx->name, &ctx->ino)) {
+		err = ext2fs_dir_iterate2(nf->fs, dir, 0, NULL, find_cb, ctx);
+		if (err)
+			return ngfs_errno(nf, err, "dir_lookup", dir);
 	}
-	err = ext2fs_dir_iterate2(nf->fs, dir, 0, NULL,
-				  find_cb, ctx);
-	if (err)
-		return ngfs_errno(nf, err, "dir_lookup", dir);
 	if (!ctx->ino)
 		return ENOENT;
 	if (!ngfs_valid_ino(nf, ctx->ino) && !ctx->replace)

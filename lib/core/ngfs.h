@@ -129,6 +129,7 @@ uint64_t ngfs_inode_size(const struct ext2_inode_large *inode);
 int ngfs_set_size(struct ngfs *nf, struct ext2_inode_large *inode, uint64_t size);
 void ngfs_init_inode(struct ngfs *nf, struct ext2_inode_large *inode, mode_t mode,
 		     uid_t uid, gid_t gid);
+void ngfs_stamp_new(struct ngfs *nf, struct ext2_inode_large *inode);
 
 /* node.c: lookup counts, open counts, the orphan list */
 struct ngfs_node *ngfs_node_get(struct ngfs *nf, ext2_ino_t ino);
