@@ -177,8 +177,12 @@ int ngfs_create(struct ngfs *nf, ext2_ino_t dir, const char *name, mode_t mode,
 	if (err)
 		return ngfs_errno(nf, err, "new_inode", dir);
 
-	/* Permissions: a default ACL on the parent replaces the umask. */
-	if (!S_ISLNK(mode)) {
+	/*
+	 * Permissions: a default ACL on the parent replaces the umask.  In
+	 * iomap mode the kernel has done both (posix_acl_create) and sends
+	 * the ACLs itself after the entry reply: MODE is final.
+	 */
+	if (!S_ISLNK(mode) && !nf->kernel_acl) {
 		if (nf->opts.acl && (ret = ngfs_acl_inherit(nf, dir, 0, &mode, &acl_applied)))
 			return ret;
 		if (!acl_applied)

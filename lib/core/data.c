@@ -253,7 +253,7 @@ static int zero_partial(struct ngfs *nf, ext2_ino_t ino, struct ext2_inode_large
 }
 
 /* Make an inline-data file an ordinary one, for operations on blocks. */
-static int uninline(struct ngfs *nf, ext2_ino_t ino, struct ext2_inode_large *inode)
+int ngfs_inline_expand(struct ngfs *nf, ext2_ino_t ino, struct ext2_inode_large *inode)
 {
 	errcode_t err;
 
@@ -346,7 +346,7 @@ int ngfs_fallocate(struct ngfs *nf, ext2_ino_t ino, int mode, off_t off, off_t l
 	end = (uint64_t)off + len;
 	if (end > nf->max_file_size || end < (uint64_t)off)
 		return EFBIG;
-	if ((err = uninline(nf, ino, &inode)))
+	if ((err = ngfs_inline_expand(nf, ino, &inode)))
 		return err;
 	size = EXT2_I_SIZE(&inode);
 
@@ -462,4 +462,12 @@ int ngfs_bmap(struct ngfs *nf, ext2_ino_t ino, uint64_t lblk, uint64_t *pblk)
 		return err;
 	*pblk = map.type == NGFS_MAP_MAPPED ? map.pblk : 0;
 	return 0;
+}
+
+/* For the I/O counters: does this file keep its bytes in the inode? */
+int ngfs_is_inline(struct ngfs *nf, ext2_ino_t ino)
+{
+	struct ext2_inode_large inode;
+
+	return !ngfs_read_inode(nf, ino, &inode) && is_inline(&inode);
 }

@@ -100,9 +100,17 @@ int ngfs_set_size(struct ngfs *nf, struct ext2_inode_large *inode, uint64_t size
 	return 0;
 }
 
+/* iomap mode: the kernel keeps coarse timestamps; ours must not run ahead. */
+static clockid_t now_clock = CLOCK_REALTIME;
+
+void ngfs_coarse_clock(int on)
+{
+	now_clock = on ? CLOCK_REALTIME_COARSE : CLOCK_REALTIME;
+}
+
 void ngfs_now(struct timespec *ts)
 {
-	clock_gettime(CLOCK_REALTIME, ts);
+	clock_gettime(now_clock, ts);
 }
 
 /*
@@ -277,4 +285,30 @@ void ngfs_stamp_new(struct ngfs *nf, struct ext2_inode_large *inode)
 	ngfs_set_time(nf, inode, NGFS_MTIME, &now);
 	ngfs_set_time(nf, inode, NGFS_CTIME, &now);
 	ngfs_set_time(nf, inode, NGFS_CRTIME, &now);
+}
+
+/* statx: stat plus the birth time and the inode flags statx reports. */
+int ngfs_statx(struct ngfs *nf, ext2_ino_t ino, struct ngfs_statx *sx)
+{
+	struct ext2_inode_large inode;
+	int err;
+
+	memset(sx, 0, sizeof(*sx));
+	if ((err = ngfs_check_alive(nf)) || (err = ngfs_read_inode(nf, ino, &inode)))
+		return err;
+	ngfs_inode_stat(nf, ino, &inode, &sx->st);
+	sx->has_btime = HAS_FIELD(&inode, i_crtime);
+	if (sx->has_btime)
+		ngfs_get_time(&inode, NGFS_CRTIME, &sx->btime);
+	sx->attributes_mask = STATX_ATTR_COMPRESSED | STATX_ATTR_IMMUTABLE |
+			      STATX_ATTR_APPEND | STATX_ATTR_NODUMP;
+	if (inode.i_flags & EXT2_COMPR_FL)
+		sx->attributes |= STATX_ATTR_COMPRESSED;
+	if (inode.i_flags & EXT2_IMMUTABLE_FL)
+		sx->attributes |= STATX_ATTR_IMMUTABLE;
+	if (inode.i_flags & EXT2_APPEND_FL)
+		sx->attributes |= STATX_ATTR_APPEND;
+	if (inode.i_flags & EXT2_NODUMP_FL)
+		sx->attributes |= STATX_ATTR_NODUMP;
+	return 0;
 }

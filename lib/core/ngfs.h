@@ -70,6 +70,7 @@ struct ngfs {
 	uint64_t max_file_size;
 	blk64_t overhead;	/* metadata blocks, for statfs (computed once) */
 	int caller_reserved;	/* current caller may use the root-reserved blocks */
+	int kernel_acl;		/* the kernel applies umask and default ACLs (iomap) */
 };
 
 /* Inode attribute selectors. */
@@ -130,8 +131,17 @@ int ngfs_set_size(struct ngfs *nf, struct ext2_inode_large *inode, uint64_t size
 void ngfs_init_inode(struct ngfs *nf, struct ext2_inode_large *inode, mode_t mode,
 		     uid_t uid, gid_t gid);
 void ngfs_stamp_new(struct ngfs *nf, struct ext2_inode_large *inode);
+void ngfs_coarse_clock(int on);
+struct ngfs_statx {
+	struct stat st;
+	struct timespec btime;
+	int has_btime;
+	uint64_t attributes, attributes_mask;	/* STATX_ATTR_* */
+};
+int ngfs_statx(struct ngfs *nf, ext2_ino_t ino, struct ngfs_statx *sx);
 
 /* node.c: lookup counts, open counts, the orphan list */
+int ngfs_node_known(struct ngfs *nf, ext2_ino_t ino);
 struct ngfs_node *ngfs_node_get(struct ngfs *nf, ext2_ino_t ino);
 void ngfs_node_lookup(struct ngfs *nf, ext2_ino_t ino);
 void ngfs_node_forget(struct ngfs *nf, ext2_ino_t ino, uint64_t nlookup);
@@ -235,6 +245,45 @@ int ngfs_seek(struct ngfs *nf, ext2_ino_t ino, off_t off, int whence, off_t *res
 int ngfs_copy_range(struct ngfs *nf, ext2_ino_t in, off_t off_in, ext2_ino_t out,
 		    off_t off_out, size_t len, size_t *done);
 int ngfs_bmap(struct ngfs *nf, ext2_ino_t ino, uint64_t lblk, uint64_t *pblk);
+int ngfs_inline_expand(struct ngfs *nf, ext2_ino_t ino, struct ext2_inode_large *inode);
+int ngfs_is_inline(struct ngfs *nf, ext2_ino_t ino);
+
+/* iomap.c: mappings for a kernel that moves file data itself */
+enum ngfs_iomap_type {
+	NGFS_IOMAP_HOLE,
+	NGFS_IOMAP_MAPPED,
+	NGFS_IOMAP_UNWRITTEN,
+	NGFS_IOMAP_INLINE,	/* bytes in the inode: FUSE_READ/FUSE_WRITE */
+};
+struct ngfs_iomap {
+	uint64_t offset, length;	/* file bytes, block aligned */
+	uint64_t addr;			/* device byte (MAPPED, UNWRITTEN) */
+	enum ngfs_iomap_type type;
+	unsigned int flags;		/* NGFS_IOMAP_NEW */
+};
+#define NGFS_IOMAP_NEW		1	/* blocks allocated by this request */
+/* begin: what the request will do */
+#define NGFS_IOMAP_WRITE	1	/* changes data: holes get allocated */
+#define NGFS_IOMAP_ZERO_ONLY	2	/* zeroing: holes and unwritten may stay */
+#define NGFS_IOMAP_REPORT	4	/* FIEMAP, SEEK_DATA/HOLE: any inode type */
+/* ioend flags */
+#define NGFS_IOEND_UNWRITTEN	1
+#define NGFS_IOEND_APPEND	2
+#define NGFS_IOEND_SHARED	4
+struct ngfs_geometry {
+	uint32_t blocksize, max_links, time_gran;
+	int64_t time_min, time_max;
+	uint64_t max_bytes;
+	uint8_t uuid[16];
+	char name[32];
+};
+int ngfs_iomap_begin(struct ngfs *nf, ext2_ino_t ino, uint64_t pos, uint64_t count,
+		     unsigned int op, struct ngfs_iomap *m);
+int ngfs_iomap_end(struct ngfs *nf, ext2_ino_t ino, uint64_t pos, uint64_t count,
+		   int64_t written, int size_changed);
+int ngfs_iomap_ioend(struct ngfs *nf, ext2_ino_t ino, uint64_t pos, uint32_t written,
+		     unsigned int flags, int io_error);
+void ngfs_iomap_geometry(struct ngfs *nf, struct ngfs_geometry *g);
 
 /* control.c: ioctls */
 int ngfs_get_flags(struct ngfs *nf, ext2_ino_t ino, uint32_t *flags);

@@ -28,6 +28,11 @@ static struct ngfs_node *node_find(struct ngfs *nf, ext2_ino_t ino)
 	return NULL;
 }
 
+int ngfs_node_known(struct ngfs *nf, ext2_ino_t ino)
+{
+	return node_find(nf, ino) != NULL;
+}
+
 struct ngfs_node *ngfs_node_get(struct ngfs *nf, ext2_ino_t ino)
 {
 	struct ngfs_node *n = node_find(nf, ino);

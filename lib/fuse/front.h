@@ -34,6 +34,8 @@ struct front_config {
 	char *errors;
 	int mountpoint_checked;
 	int bad_mountpoint;
+	char *iomap;		/* -o iomap=1|0|default */
+	int iomap_cache;	/* -o iomap_cache=1|0: push mappings to the kernel */
 	double attr_timeout;	/* seconds the kernel may cache attributes */
 	double entry_timeout;	/* seconds the kernel may cache names */
 	struct fuse_args args;	/* what goes on to libfuse */
@@ -49,9 +51,45 @@ enum front_exit {
 	FRONT_EXIT_RUNTIME = 5,
 };
 
+/* iomap mode: decided at FUSE_INIT (ops_ext.c). */
+enum front_iomap_want { IOMAP_NEVER = 0, IOMAP_REQUIRED = 1, IOMAP_DEFAULT = -1 };
+struct front_iomap {
+	enum front_iomap_want want;
+	int cache;		/* upsert mappings into the kernel's cache */
+	int dev_fd;		/* the block device the kernel does I/O on, or -1 */
+	int fuseblk;		/* the kernel registered it itself, as id 1 */
+	const char *why_not;	/* why this device cannot do iomap, or NULL */
+	int on;			/* negotiated */
+	uint32_t flags2;	/* the iomap INIT bits in effect */
+	uint32_t attr_flags;	/* FUSE_ATTR_IOMAP_* for regular files */
+	uint32_t dev_id;	/* device cookie of our mappings */
+};
+
+/* What the daemon served, logged at the end (tests read it). */
+struct front_counters {
+	uint64_t fuse_read, fuse_write;			/* requests */
+	uint64_t data_read_bytes, data_write_bytes;	/* FUSE_READ/WRITE, block files */
+	uint64_t inline_read_bytes, inline_write_bytes;	/* FUSE_READ/WRITE, inline files */
+	uint64_t iomap_config, iomap_begin, iomap_end, iomap_ioend;
+	uint64_t iomap_alloc;				/* BEGINs that allocated */
+	uint64_t upserts, invals, statx, syncfs;
+};
+
+/* State of the wire layer (wire.c). */
+struct front_wire {
+	int fd;
+	struct fuse_session *se;
+	uint64_t init_unique;
+	uint32_t offered_flags2;
+};
+
 struct front {
 	struct ngfs nf;
 	struct front_config *cfg;
+	struct front_iomap iomap;
+	struct front_counters counters;
+	struct front_wire wire;
+	int fatal;		/* exit code when the session ends because of us */
 	int kernel_checks;	/* default_permissions: the kernel checks access */
 	double entry_timeout;
 	double attr_timeout;
@@ -83,6 +121,14 @@ void front_usage(const char *prog);
 
 /* session.c */
 int front_run(struct front_config *cfg);
+void front_log_counters(struct front *f);
+
+/* ops_ext.c: after a layout change the kernel may have cached */
+void front_iomap_inval(struct front *f, ext2_ino_t ino);
+static inline void front_count(uint64_t *c, uint64_t n)
+{
+	__atomic_add_fetch(c, n, __ATOMIC_RELAXED);
+}
 
 /* ops_*.c: the handler table and shared helpers */
 extern const struct fuse_lowlevel_ops front_ops;

@@ -184,6 +184,7 @@ static int do_setattr(fuse_req_t req, struct front *f, ext2_ino_t ino, struct st
 			return LINUX_S_ISDIR(inode.i_mode) ? EISDIR : EINVAL;
 		if ((err = ngfs_truncate(nf, ino, &inode, attr->st_size)))
 			return err;
+		front_iomap_inval(front_of(req), ino);
 		ngfs_set_time(nf, &inode, NGFS_MTIME, &now);
 	}
 	if (to_set & FUSE_SET_ATTR_MODE) {

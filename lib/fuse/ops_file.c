@@ -32,6 +32,7 @@ static int open_checks(fuse_req_t req, struct front *f, ext2_ino_t ino, int flag
 
 		if ((err = ngfs_truncate(&f->nf, ino, &inode, 0)))
 			return err;
+		front_iomap_inval(f, ino);
 		ngfs_now(&now);
 		ngfs_set_time(&f->nf, &inode, NGFS_MTIME, &now);
 		ngfs_set_time(&f->nf, &inode, NGFS_CTIME, &now);
@@ -113,6 +114,9 @@ void front_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	front_lock(req);
 	if (!err)
 		err = ngfs_read(&f->nf, ino_of(ino), buf, size, off, &done);
+	if (!err)
+		front_count(ngfs_is_inline(&f->nf, ino_of(ino)) ? &f->counters.inline_read_bytes :
+				&f->counters.data_read_bytes, done);
 	ngfs_unlock(&f->nf);
 	if (err)
 		fuse_reply_err(req, err);
@@ -127,10 +131,17 @@ void front_op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size
 	struct front *f = front_of(req);
 	struct front_file *fh = (struct front_file *)(uintptr_t)fi->fh;
 	size_t done = 0;
-	int err;
+	int err, inl;
 
 	front_lock(req);
+	inl = ngfs_is_inline(&f->nf, ino_of(ino));
 	err = ngfs_write(&f->nf, ino_of(ino), buf, size, off, fh && fh->append, &done);
+	if (!err)
+		front_count(inl ? &f->counters.inline_write_bytes :
+			    &f->counters.data_write_bytes, done);
+	/* An inline file that outgrew the inode now has blocks. */
+	if (inl && !ngfs_is_inline(&f->nf, ino_of(ino)))
+		front_iomap_inval(f, ino_of(ino));
 	ngfs_unlock(&f->nf);
 	if (err)
 		fuse_reply_err(req, err);
@@ -184,6 +195,7 @@ void front_op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset,
 
 	front_lock(req);
 	err = ngfs_fallocate(&f->nf, ino_of(ino), mode, offset, length);
+	front_iomap_inval(f, ino_of(ino));
 	ngfs_unlock(&f->nf);
 	fuse_reply_err(req, err);
 }
@@ -224,6 +236,8 @@ void front_op_copy_file_range(fuse_req_t req, fuse_ino_t ino_in, off_t off_in,
 	if (!err)
 		err = ngfs_copy_range(&f->nf, ino_of(ino_in), off_in, ino_of(ino_out), off_out,
 				      len, &done);
+	if (done)
+		front_iomap_inval(f, ino_of(ino_out));
 	ngfs_unlock(&f->nf);
 	if (err)
 		fuse_reply_err(req, err);

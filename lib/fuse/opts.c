@@ -41,6 +41,8 @@ static const struct fuse_opt front_opts[] = {
 	OPT("fuse2fs_debug", fs.debug, 1),
 	OPT("no_default_opts", no_default_opts, 1),
 	OPT("noblkdev", noblkdev, 1),
+	OPT("iomap=%s", iomap, 0),
+	OPT("iomap_cache=%d", iomap_cache, 0),
 	OPT("attr_timeout=%lf", attr_timeout, 0),
 	OPT("entry_timeout=%lf", entry_timeout, 0),
 	/*
@@ -85,6 +87,9 @@ void front_usage(const char *prog)
 	       "    cache_size=N[KMG]       accepted for compatibility (kernel page cache)\n"
 	       "    directio                O_DIRECT access to the device\n"
 	       "    noblkdev                do not use a loop device / fuseblk for images\n"
+	       "    iomap=1|0|default       the kernel moves file data itself (kernels with\n"
+	       "                            FUSE iomap); 1 fails without it (default: default)\n"
+	       "    iomap_cache=1|0         push mappings into the kernel's cache (default 1)\n"
 	       "    fuse2fs_debug           debug messages\n"
 	       "    no_default_opts         do not add default FUSE options\n\n"
 	       "FUSE options: -f (foreground), -d (debug), -s (single thread),\n"
@@ -92,6 +97,15 @@ void front_usage(const char *prog)
 	       "Other: -h/--help, -V/--version\n\n"
 	       "Exit status: 0 mounted, 1 usage, 2 bad device or filesystem,\n"
 	       "    3 unsupported feature, 4 mount failed, 5 runtime failure.\n", prog);
+}
+
+/* libfuse's convention: serve on an already open fd, mount nothing. */
+static int is_dev_fd(const char *arg)
+{
+	unsigned int fd;
+	char end;
+
+	return sscanf(arg, "/dev/fd/%u%c", &fd, &end) == 1;
 }
 
 static int opt_proc(void *data, const char *arg, int key, struct fuse_args *outargs)
@@ -104,7 +118,7 @@ static int opt_proc(void *data, const char *arg, int key, struct fuse_args *outa
 			cfg->device = strdup(arg);
 			return 0;
 		}
-		if (!cfg->mountpoint_checked++) {
+		if (!cfg->mountpoint_checked++ && !is_dev_fd(arg)) {
 			struct stat st;
 			/* Say it here: libfuse's own message would exit 1. */
 			int bad = stat(arg, &st) < 0 ? errno : S_ISDIR(st.st_mode) ? 0 : ENOTDIR;
@@ -164,6 +178,7 @@ int front_parse_args(int argc, char **argv, struct front_config *cfg)
 	cfg->acl = -1;
 	cfg->attr_timeout = 0.0;
 	cfg->entry_timeout = 1.0;
+	cfg->iomap_cache = 1;
 	cfg->args = (struct fuse_args)FUSE_ARGS_INIT(argc, argv);
 	if (fuse_opt_parse(&cfg->args, cfg, front_opts, opt_proc) == -1)
 		return FRONT_EXIT_USAGE;
@@ -197,6 +212,15 @@ int front_parse_args(int argc, char **argv, struct front_config *cfg)
 	}
 	if (cfg->cache_size && parse_size(cfg->cache_size)) {
 		fprintf(stderr, "fuse2fs: bad option cache_size=%s\n", cfg->cache_size);
+		return FRONT_EXIT_USAGE;
+	}
+	if (cfg->iomap && strcmp(cfg->iomap, "1") && strcmp(cfg->iomap, "0") &&
+	    strcmp(cfg->iomap, "default")) {
+		fprintf(stderr, "fuse2fs: bad option iomap=%s (1, 0 or default)\n", cfg->iomap);
+		return FRONT_EXIT_USAGE;
+	}
+	if (cfg->iomap_cache != 0 && cfg->iomap_cache != 1) {
+		fprintf(stderr, "fuse2fs: bad option iomap_cache=%d (1 or 0)\n", cfg->iomap_cache);
 		return FRONT_EXIT_USAGE;
 	}
 	if (cfg->attr_timeout < 0 || cfg->entry_timeout < 0) {

@@ -15,9 +15,12 @@
 #include <syslog.h>
 #include <unistd.h>
 #include <sys/file.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 
 #include "fuse/front.h"
+#include "fuse/wire.h"
+#include "fuse/wire_abi.h"
 #include "io/loopdev.h"
 
 struct device {
@@ -98,6 +101,85 @@ static void close_device(struct device *dev)
 		close(dev->fd);
 	if (dev->image_fd >= 0)
 		close(dev->image_fd);	/* releases the flock: waiters may go on */
+}
+
+static int is_dev_fd(const char *path)
+{
+	unsigned int fd;
+	char end;
+
+	return sscanf(path, "/dev/fd/%u%c", &fd, &end) == 1;
+}
+
+/*
+ * iomap needs a block device the kernel can do I/O on: the device itself,
+ * or the loop device over an image.  Whether the kernel offers iomap is
+ * known only at FUSE_INIT (ops_ext.c); -o iomap=1 asks /dev/fuse first so
+ * that a kernel without it fails the mount before anything is mounted.
+ */
+static int setup_iomap(struct front_config *cfg, struct front *f, struct device *dev)
+{
+	struct front_iomap *im = &f->iomap;
+	struct stat st;
+
+	im->want = !cfg->iomap || !strcmp(cfg->iomap, "default") ? IOMAP_DEFAULT :
+		   !strcmp(cfg->iomap, "1") ? IOMAP_REQUIRED : IOMAP_NEVER;
+	im->cache = cfg->iomap_cache;
+	im->dev_fd = -1;
+	if (im->want == IOMAP_NEVER)
+		return 0;
+	if (fstat(dev->fd, &st) == 0 && S_ISBLK(st.st_mode)) {
+		im->dev_fd = dev->fd;
+		im->fuseblk = dev->blkdev && !is_dev_fd(cfg->mountpoint);
+	} else {
+		im->why_not = "the device is an image file and no loop device could be attached";
+	}
+	if (cfg->fs.offset)
+		im->why_not = "the filesystem does not start at byte 0 of the device (offset=)";
+	if (im->want != IOMAP_REQUIRED || is_dev_fd(cfg->mountpoint))
+		return 0;
+	if (im->why_not) {
+		fprintf(stderr, "fuse2fs: %s: iomap=1, but %s\n", cfg->device, im->why_not);
+		return FRONT_EXIT_MOUNT;
+	}
+	{
+		struct ng_iomap_support sup = { 0 };
+		int fd = open("/dev/fuse", O_RDWR | O_CLOEXEC), err = 0;
+
+		if (fd < 0 || ioctl(fd, NG_FUSE_DEV_IOC_IOMAP_SUPPORT, &sup) < 0)
+			err = errno;
+		if (fd >= 0)
+			close(fd);
+		if (err || !(sup.flags & NG_IOMAP_SUPPORT_BASICS)) {
+			fprintf(stderr, "fuse2fs: %s: iomap=1, but %s\n", cfg->device,
+				err == ENOTTY ? "this kernel has no FUSE iomap support" :
+				err ? strerror(err) :
+				"iomap is not enabled for this process (needs CAP_SYS_RAWIO and "
+				"the fuse.enable_iomap module parameter)");
+			return FRONT_EXIT_MOUNT;
+		}
+	}
+	return 0;
+}
+
+void front_log_counters(struct front *f)
+{
+	struct front_counters *c = &f->counters;
+
+	ngfs_log("counters: mode=%s fuse_read=%llu fuse_write=%llu data_read_bytes=%llu "
+		 "data_write_bytes=%llu inline_read_bytes=%llu inline_write_bytes=%llu "
+		 "iomap_config=%llu iomap_begin=%llu iomap_end=%llu iomap_ioend=%llu "
+		 "iomap_alloc=%llu upserts=%llu invals=%llu statx=%llu syncfs=%llu",
+		 f->iomap.on ? "iomap" : "classic",
+		 (unsigned long long)c->fuse_read, (unsigned long long)c->fuse_write,
+		 (unsigned long long)c->data_read_bytes, (unsigned long long)c->data_write_bytes,
+		 (unsigned long long)c->inline_read_bytes,
+		 (unsigned long long)c->inline_write_bytes,
+		 (unsigned long long)c->iomap_config, (unsigned long long)c->iomap_begin,
+		 (unsigned long long)c->iomap_end, (unsigned long long)c->iomap_ioend,
+		 (unsigned long long)c->iomap_alloc, (unsigned long long)c->upserts,
+		 (unsigned long long)c->invals, (unsigned long long)c->statx,
+		 (unsigned long long)c->syncfs);
 }
 
 static int add_opt(struct fuse_args *args, const char *fmt, const char *val)
@@ -233,6 +315,8 @@ int front_run(struct front_config *cfg)
 	if (f->nf.ro_reason)
 		fprintf(stderr, "fuse2fs: %s: %s; mounting read-only\n", cfg->device,
 			f->nf.ro_reason);
+	if ((ret = setup_iomap(cfg, f, &dev)))
+		goto out_close;
 	if ((ret = build_fuse_args(cfg, f, &dev)))
 		goto out_close;
 	se = fuse_session_new(&cfg->args, &front_ops, sizeof(front_ops), f);
@@ -255,6 +339,10 @@ int front_run(struct front_config *cfg)
 		ret = FRONT_EXIT_MOUNT;
 		goto out_session;
 	}
+	if (wire_attach(f, se, fuse_session_fd(se)) != 0) {
+		ret = FRONT_EXIT_RUNTIME;
+		goto out_unmount;
+	}
 	if (fuse_set_signal_handlers(se) != 0) {
 		ret = FRONT_EXIT_RUNTIME;
 		goto out_unmount;
@@ -271,7 +359,10 @@ int front_run(struct front_config *cfg)
 		close(log_fd);
 	}
 	ret = serve(cfg, se) ? FRONT_EXIT_RUNTIME : FRONT_EXIT_OK;
+	if (f->fatal)
+		ret = f->fatal;
 	fuse_remove_signal_handlers(se);
+	front_log_counters(f);
 out_unmount:
 	fuse_session_unmount(se);
 out_session:

@@ -21,6 +21,7 @@
 struct fdio_private {
 	errcode_t magic;
 	struct fdio_target t;
+	unsigned int align;	/* O_DIRECT granularity: the device's sector */
 	struct struct_io_stats stats;
 };
 
@@ -79,12 +80,12 @@ static int dev_io(struct fdio_private *p, int write, void *buf, size_t len,
 	char *bounce;
 	int err;
 
-	if (!p->t.direct ||
-	    (((uintptr_t)buf | len | (off + p->t.offset)) % FDIO_ALIGN) == 0)
+	unsigned int a = p->align;
+
+	if (!p->t.direct || (((uintptr_t)buf | len | (off + p->t.offset)) % a) == 0)
 		return raw_io(p, write, buf, len, off);
-	start = (off + p->t.offset) / FDIO_ALIGN * FDIO_ALIGN - p->t.offset;
-	end = (off + p->t.offset + len + FDIO_ALIGN - 1) / FDIO_ALIGN * FDIO_ALIGN -
-	      p->t.offset;
+	start = (off + p->t.offset) / a * a - p->t.offset;
+	end = (off + p->t.offset + len + a - 1) / a * a - p->t.offset;
 	if (posix_memalign((void **)&bounce, FDIO_ALIGN, end - start))
 		return ENOMEM;
 	if (!write || start != off || end != off + len) {
@@ -113,6 +114,35 @@ int fdio_pwrite(io_channel ch, const void *buf, size_t len, uint64_t off)
 	if (!priv(ch)->t.writable)
 		return EROFS;
 	return dev_io(priv(ch), 1, (void *)buf, len, off);
+}
+
+/*
+ * From now on the kernel writes file data to this device behind our back
+ * (iomap): stop caching it.  Whatever we wrote goes out first, the page
+ * cache of the device is dropped, and later I/O is O_DIRECT in units of
+ * the device's logical sector (a 4 KiB read-modify-write could clobber
+ * data blocks the kernel is writing next to a 1 KiB metadata block).
+ */
+int fdio_set_direct(io_channel ch)
+{
+	struct fdio_private *p = priv(ch);
+	int fl, ssz = 512;
+
+	if (p->t.direct)
+		return 0;
+	if (p->t.writable && fsync(p->t.fd))
+		return errno;
+	if (ioctl(p->t.fd, BLKSSZGET, &ssz) || ssz < 512 || ssz > FDIO_ALIGN)
+		ssz = 512;
+	fl = fcntl(p->t.fd, F_GETFL);
+	if (fl < 0 || fcntl(p->t.fd, F_SETFL, fl | O_DIRECT) < 0)
+		return errno;
+	posix_fadvise(p->t.fd, 0, 0, POSIX_FADV_DONTNEED);
+	ioctl(p->t.fd, BLKFLSBUF, 0);
+	p->align = ssz;
+	p->t.direct = 1;
+	ch->align = ssz;
+	return 0;
 }
 
 int fdio_sync(io_channel ch)
@@ -153,6 +183,7 @@ static errcode_t fdio_open(const char *name, int flags, io_channel *channel)
 	ch->refcount = 1;
 	ch->private_data = p;
 	ch->align = direct ? FDIO_ALIGN : 0;
+	p->align = FDIO_ALIGN;
 	{
 		struct stat st;
 		if (fstat(fd, &st) == 0 && S_ISBLK(st.st_mode))

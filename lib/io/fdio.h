@@ -37,6 +37,7 @@ int fdio_pread(io_channel ch, void *buf, size_t len, uint64_t off);
 int fdio_pwrite(io_channel ch, const void *buf, size_t len, uint64_t off);
 int fdio_zero(io_channel ch, uint64_t off, uint64_t len);
 int fdio_sync(io_channel ch);
+int fdio_set_direct(io_channel ch);
 int fdio_fd(io_channel ch);
 
 #endif

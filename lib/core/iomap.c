@@ -1,0 +1,294 @@
+/*
+ * iomap.c: what a kernel that moves file data itself asks of the filesystem.
+ *
+ * Four verbs over one mapping type (struct ngfs_iomap), in the order the
+ * kernel uses them:
+ *
+ *   geometry  once per mount: block size, limits, timestamp range
+ *   begin     "where does [pos, pos+count) live?"; writes into holes
+ *             allocate here (unwritten extents; zeroed blocks in block maps)
+ *   end       a buffered write grew the file: persist the new size
+ *   ioend     data reached the disk: unwritten -> written, size for appends
+ *
+ * The mapping never points outside the filesystem: fmap.c checks every
+ * extent against the block count and reports corruption instead.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "core/ngfs.h"
+
+/* A read or report mapping may run this far past the request (blocks). */
+#define READ_AHEAD_BLOCKS (1ULL << 20)
+
+static int is_inline(const struct ext2_inode_large *inode)
+{
+	return inode->i_flags & EXT4_INLINE_DATA_FL;
+}
+
+static int is_extent(const struct ext2_inode_large *inode)
+{
+	return inode->i_flags & EXT4_EXTENTS_FL;
+}
+
+/* Read the inode a request names; only regular files take data mappings. */
+static int load(struct ngfs *nf, ext2_ino_t ino, struct ext2_inode_large *inode,
+		int report, const char *op)
+{
+	int err;
+
+	if ((err = ngfs_check_alive(nf)))
+		return err;
+	if (!ngfs_valid_ino(nf, ino)) {
+		ngfs_log("%s: iomap %s for inode %u, which does not exist", nf->device, op, ino);
+		return ESTALE;
+	}
+	if (ino != EXT2_ROOT_INO && !ngfs_node_known(nf, ino)) {
+		ngfs_log("%s: iomap %s for inode %u, which the kernel never looked up",
+			 nf->device, op, ino);
+		return ESTALE;
+	}
+	if ((err = ngfs_read_inode(nf, ino, inode)))
+		return err;
+	if (!LINUX_S_ISREG(inode->i_mode) && !(report && LINUX_S_ISDIR(inode->i_mode)))
+		return LINUX_S_ISDIR(inode->i_mode) ? EISDIR : EINVAL;
+	return 0;
+}
+
+static void set_from_map(struct ngfs *nf, const struct ngfs_map *map, struct ngfs_iomap *m)
+{
+	uint64_t bs = nf->fs->blocksize;
+
+	m->offset = map->lblk * bs;
+	m->length = map->len * bs;
+	switch (map->type) {
+	case NGFS_MAP_MAPPED:
+		m->type = NGFS_IOMAP_MAPPED;
+		break;
+	case NGFS_MAP_UNWRITTEN:
+		m->type = NGFS_IOMAP_UNWRITTEN;
+		break;
+	default:
+		m->type = NGFS_IOMAP_HOLE;
+		break;
+	}
+	m->addr = m->type == NGFS_IOMAP_HOLE ? 0 :
+		  nf->opts.offset + map->pblk * bs;
+}
+
+/*
+ * Allocate the hole MAP for a write: unwritten extents in extent files (the
+ * data arrives later and IOEND converts), zeroed blocks in block-mapped
+ * files (which have no unwritten state; the zeroes keep stale data from
+ * showing if we crash before the kernel's write lands).
+ */
+static int alloc_hole(struct ngfs *nf, ext2_ino_t ino, struct ext2_inode_large *inode,
+		      struct ngfs_map *map)
+{
+	uint64_t bs = nf->fs->blocksize;
+	blk64_t grant = ngfs_space_grant(nf, map->len), lblk = map->lblk;
+	int err;
+
+	if (!grant)
+		return ENOSPC;
+	if ((err = ngfs_fmap_alloc(nf, ino, inode, lblk, grant, is_extent(inode))))
+		return err;
+	if ((err = ngfs_fmap_get(nf, ino, inode, lblk, grant, map)))
+		return err;
+	if (map->type == NGFS_MAP_HOLE || map->lblk != lblk)
+		return ngfs_corrupt(nf, "iomap_begin", ino, "allocated blocks are not mapped");
+	if (!is_extent(inode) &&
+	    (err = fdio_zero(nf->fs->io, nf->opts.offset + map->pblk * bs, map->len * bs)))
+		return ngfs_errno(nf, err, "iomap_begin", ino);
+	return 0;
+}
+
+int ngfs_iomap_begin(struct ngfs *nf, ext2_ino_t ino, uint64_t pos, uint64_t count,
+		     unsigned int op, struct ngfs_iomap *m)
+{
+	struct ext2_inode_large inode;
+	struct ngfs_map map;
+	uint64_t bs = nf->fs->blocksize, end;
+	blk64_t lblk, want;
+	int write = op & NGFS_IOMAP_WRITE, err;
+
+	memset(m, 0, sizeof(*m));
+	if ((err = load(nf, ino, &inode, op & NGFS_IOMAP_REPORT, "begin")))
+		return err;
+	if (!count)
+		return EINVAL;
+	if (pos >= nf->max_file_size) {
+		ngfs_debug(nf, "iomap_begin: inode %u: offset %llu past the maximum file size",
+			   ino, (unsigned long long)pos);
+		return EFBIG;
+	}
+	if (count > nf->max_file_size - pos)
+		count = nf->max_file_size - pos;
+	if (write) {
+		if ((err = ngfs_check_writable(nf)))
+			return err;
+		if (inode.i_flags & EXT2_IMMUTABLE_FL)
+			return EPERM;
+	}
+
+	if (is_inline(&inode)) {
+		/* Inline bytes travel by FUSE_READ/WRITE; the mapping is block 0. */
+		if (pos < bs) {
+			m->offset = 0;
+			m->length = bs;
+			m->type = NGFS_IOMAP_INLINE;
+			return 0;
+		}
+		if (!write) {
+			m->offset = pos - pos % bs;
+			m->length = bs;
+			m->type = NGFS_IOMAP_HOLE;
+			return 0;
+		}
+		/* A write past the inline area: the file moves to blocks first. */
+		if ((err = ngfs_inline_expand(nf, ino, &inode)))
+			return err;
+	}
+
+	lblk = pos / bs;
+	end = pos + count;
+	want = (end + bs - 1) / bs - lblk;
+	if (!write && want < READ_AHEAD_BLOCKS)
+		want = READ_AHEAD_BLOCKS;
+	if (want > (nf->max_file_size + bs - 1) / bs - lblk)
+		want = (nf->max_file_size + bs - 1) / bs - lblk;
+	if ((err = ngfs_fmap_get(nf, ino, &inode, lblk, want, &map)))
+		return err;
+	if (write && map.type == NGFS_MAP_HOLE && !(op & NGFS_IOMAP_ZERO_ONLY)) {
+		if ((err = alloc_hole(nf, ino, &inode, &map)))
+			return err;
+		m->flags = NGFS_IOMAP_NEW;
+	}
+	set_from_map(nf, &map, m);
+	return 0;
+}
+
+/* Short writes into block-mapped files: give back blocks past the size. */
+static int trim_past_eof(struct ngfs *nf, ext2_ino_t ino, struct ext2_inode_large *inode)
+{
+	uint64_t bs = nf->fs->blocksize, size = EXT2_I_SIZE(inode);
+
+	if (is_extent(inode) || is_inline(inode))
+		return 0;	/* unwritten blocks past EOF are valid in extent files */
+	return ngfs_fmap_punch(nf, ino, inode, (size + bs - 1) / bs, ~0ULL);
+}
+
+int ngfs_iomap_end(struct ngfs *nf, ext2_ino_t ino, uint64_t pos, uint64_t count,
+		   int64_t written, int size_changed)
+{
+	struct ext2_inode_large inode;
+	int err;
+
+	if ((err = load(nf, ino, &inode, 0, "end")))
+		return err;
+	if (written < 0 || (uint64_t)written > count || pos + written < pos)
+		return EINVAL;
+	if (size_changed && written > 0 && pos + written > EXT2_I_SIZE(&inode)) {
+		if (pos + written > nf->max_file_size)
+			return EFBIG;
+		if ((err = ngfs_check_writable(nf)) ||
+		    (err = ngfs_set_size(nf, &inode, pos + written)) ||
+		    (err = ngfs_write_inode(nf, ino, &inode)))
+			return err;
+	}
+	if ((uint64_t)written < count && !nf->readonly)
+		return trim_past_eof(nf, ino, &inode);
+	return 0;
+}
+
+/* Is every block of [lblk, lblk+len) allocated? */
+static int range_allocated(struct ngfs *nf, ext2_ino_t ino, struct ext2_inode_large *inode,
+			   blk64_t lblk, blk64_t len)
+{
+	struct ngfs_map map;
+	blk64_t cur = lblk, end = lblk + len;
+	int err;
+
+	while (cur < end) {
+		if ((err = ngfs_fmap_get(nf, ino, inode, cur, end - cur, &map)))
+			return err;
+		if (map.type == NGFS_MAP_HOLE || !map.len)
+			return ENODATA;
+		cur += map.len;
+	}
+	return 0;
+}
+
+int ngfs_iomap_ioend(struct ngfs *nf, ext2_ino_t ino, uint64_t pos, uint32_t written,
+		     unsigned int flags, int io_error)
+{
+	struct ext2_inode_large inode;
+	uint64_t bs = nf->fs->blocksize, end = pos + written;
+	blk64_t lblk, len;
+	int err;
+
+	if (io_error) {
+		ngfs_log("%s: inode %u: the kernel reports write error %d at offset %llu (+%u)",
+			 nf->device, ino, io_error, (unsigned long long)pos, written);
+		return io_error;
+	}
+	if ((err = load(nf, ino, &inode, 0, "ioend")))
+		return err;
+	if (flags & NGFS_IOEND_SHARED) {
+		ngfs_log("%s: inode %u: out-of-place write completion, but ext4 never shares "
+			 "blocks", nf->device, ino);
+		return EINVAL;
+	}
+	if (!written || !(flags & (NGFS_IOEND_UNWRITTEN | NGFS_IOEND_APPEND)))
+		return 0;
+	if (end < pos || end > nf->max_file_size)
+		return EFBIG;
+	if ((err = ngfs_check_writable(nf)))
+		return err;
+	lblk = pos / bs;
+	len = (end + bs - 1) / bs - lblk;
+	if (!is_inline(&inode) && (err = range_allocated(nf, ino, &inode, lblk, len))) {
+		if (err == ENODATA) {
+			ngfs_log("%s: inode %u: write completion for offset %llu (+%u), which "
+				 "was never allocated", nf->device, ino, (unsigned long long)pos,
+				 written);
+			return EINVAL;
+		}
+		return err;
+	}
+	if ((flags & NGFS_IOEND_UNWRITTEN) &&
+	    (err = ngfs_fmap_mark_written(nf, ino, &inode, lblk, len)))
+		return err;
+	if ((flags & NGFS_IOEND_APPEND) && end > EXT2_I_SIZE(&inode)) {
+		if ((err = ngfs_set_size(nf, &inode, end)) ||
+		    (err = ngfs_write_inode(nf, ino, &inode)))
+			return err;
+	}
+	return 0;
+}
+
+/* ext4's timestamp range (fs/ext4/ext4.h): 34-bit seconds in large inodes. */
+#define EXT4_TIME_MIN		(-2147483648LL)
+#define EXT4_TIME_MAX_SMALL	2147483647LL
+#define EXT4_TIME_MAX_EXTRA	(((1LL << 34) - 1) + EXT4_TIME_MIN)
+
+void ngfs_iomap_geometry(struct ngfs *nf, struct ngfs_geometry *g)
+{
+	struct ext2_super_block *sb = nf->fs->super;
+	int large = EXT2_INODE_SIZE(sb) > EXT2_GOOD_OLD_INODE_SIZE &&
+		    sb->s_min_extra_isize >= 4;
+	const char *label = (const char *)sb->s_volume_name;
+
+	memset(g, 0, sizeof(*g));
+	g->blocksize = nf->fs->blocksize;
+	g->max_links = ext2fs_has_feature_dir_nlink(sb) ? 65000 : 32000;
+	g->time_gran = large ? 1 : 1000000000;
+	g->time_min = EXT4_TIME_MIN;
+	g->time_max = large ? EXT4_TIME_MAX_EXTRA : EXT4_TIME_MAX_SMALL;
+	g->max_bytes = nf->max_file_size;
+	memcpy(g->uuid, sb->s_uuid, sizeof(g->uuid));
+	if (label[0])
+		strncpy(g->name, label, strnlen(label, sizeof(sb->s_volume_name)));
+	else
+		strcpy(g->name, "fuse2fs-ng");
+}
