@@ -2,11 +2,11 @@
 # Install everything fuse2fs-ng needs to build and test on Debian 12.
 # Idempotent: packages already present are left alone.
 set -eu
-PKGS="build-essential autoconf automake libtool pkg-config
+PKGS="build-essential autoconf automake libtool pkg-config qemu-system-x86 busybox-static
       libext2fs-dev comerr-dev e2fsprogs
       libfuse3-dev fuse3
       libcap-ng-dev libsystemd-dev
-      acl attr util-linux kmod python3"
+      acl attr util-linux kmod python3 xfsprogs"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||

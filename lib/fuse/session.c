@@ -8,6 +8,8 @@
  *   close                (in DESTROY: everything on the device, then reply)
  */
 #include <errno.h>
+#include <poll.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +21,7 @@
 #include <sys/stat.h>
 
 #include "fuse/front.h"
+#include "fuse/kmount.h"
 #include "fuse/wire.h"
 #include "fuse/wire_abi.h"
 #include "io/loopdev.h"
@@ -284,6 +287,140 @@ static int serve(struct front_config *cfg, struct fuse_session *se)
 	return ret;
 }
 
+/* After mounting: messages go to FUSE2FS_LOGFILE, or syslog once detached. */
+static void redirect_logs(struct front_config *cfg, int log_fd)
+{
+	if (!cfg->foreground && log_fd < 0) {
+		openlog("fuse2fs", LOG_PID, LOG_DAEMON);
+		ngfs_log_to_syslog();
+	}
+	if (log_fd >= 0) {
+		dup2(log_fd, STDERR_FILENO);
+		close(log_fd);
+	}
+}
+
+/* Non-root (fusermount3) and "/dev/fd/N" sessions: libfuse mounts. */
+static int mount_libfuse_and_serve(struct front_config *cfg, struct front *f,
+				   struct fuse_session *se)
+{
+	int ret, log_fd;
+
+	if (fuse_session_mount(se, cfg->mountpoint) != 0) {
+		fprintf(stderr, "fuse2fs: cannot mount %s on %s\n", cfg->device, cfg->mountpoint);
+		return FRONT_EXIT_MOUNT;
+	}
+	if (wire_attach(f, se, fuse_session_fd(se)) != 0 || fuse_set_signal_handlers(se) != 0) {
+		fuse_session_unmount(se);
+		return FRONT_EXIT_RUNTIME;
+	}
+	log_fd = open_logfile();
+	fuse_daemonize(cfg->foreground);
+	redirect_logs(cfg, log_fd);
+	ret = serve(cfg, se) ? FRONT_EXIT_RUNTIME : FRONT_EXIT_OK;
+	fuse_remove_signal_handlers(se);
+	fuse_session_unmount(se);
+	return ret;
+}
+
+struct serve_args {
+	struct front_config *cfg;
+	struct fuse_session *se;
+	int ret;
+};
+
+static void *serve_thread(void *arg)
+{
+	struct serve_args *sa = arg;
+
+	sa->ret = serve(sa->cfg, sa->se) ? FRONT_EXIT_RUNTIME : FRONT_EXIT_OK;
+	return NULL;
+}
+
+/* The connection is gone (umount, abort): nothing left to unmount. */
+static int connection_gone(int fd)
+{
+	struct pollfd p = { .fd = fd, .events = 0 };
+
+	return poll(&p, 1, 0) == 1 && (p.revents & POLLERR);
+}
+
+/*
+ * Root: mount(2) ourselves.  With synchronous INIT (6.18+) a reader runs
+ * before mount(2), which returns once INIT (and, with iomap, the
+ * IOMAP_CONFIG asked for inside it) is answered, so a refused mount is an
+ * error of mount itself; older kernels take INIT after mount(2) returns.
+ */
+static int prepare_own_mount(struct front_config *cfg, struct kmount *km)
+{
+	int err;
+
+	if ((err = kmount_open(km))) {
+		fprintf(stderr, "fuse2fs: /dev/fuse: %s\n", strerror(err));
+		return FRONT_EXIT_MOUNT;
+	}
+	/* Before fuse_session_new(), which consumes the mount options. */
+	if ((err = kmount_options(km, &cfg->args, cfg->mountpoint))) {
+		fprintf(stderr, "fuse2fs: mount options: %s\n", strerror(err));
+		close(km->fd);
+		return FRONT_EXIT_USAGE;
+	}
+	return 0;
+}
+
+static int mount_own_and_serve(struct front_config *cfg, struct front *f,
+			       struct fuse_session *se, struct kmount *kmp)
+{
+	struct serve_args sa = { .cfg = cfg, .se = se };
+	struct kmount km = *kmp;
+	pthread_t reader;
+	int err, log_fd;
+	/* libfuse takes the open device as "/dev/fd/N" (and closes it at the end). */
+	if (fuse_session_mount(se, km.fd_path) != 0 || wire_attach(f, se, km.fd) != 0 ||
+	    fuse_set_signal_handlers(se) != 0) {
+		fprintf(stderr, "fuse2fs: cannot set up the FUSE session\n");
+		return FRONT_EXIT_RUNTIME;
+	}
+	log_fd = open_logfile();
+	if (!cfg->foreground && (err = kmount_daemonize())) {
+		fprintf(stderr, "fuse2fs: cannot detach: %s\n", strerror(err));
+		return FRONT_EXIT_RUNTIME;
+	}
+	ngfs_debug(&f->nf, "mount: %s INIT, type %s, options %s",
+		   km.sync_init ? "synchronous" : "asynchronous", km.type, km.data);
+	if (km.sync_init && pthread_create(&reader, NULL, serve_thread, &sa)) {
+		kmount_report(FRONT_EXIT_RUNTIME);
+		return FRONT_EXIT_RUNTIME;
+	}
+	if ((err = kmount_mount(&km))) {
+		if (!f->fatal)
+			fprintf(stderr, "fuse2fs: cannot mount %s on %s: %s\n", cfg->device,
+				cfg->mountpoint, strerror(err));
+		kmount_report(FRONT_EXIT_MOUNT);
+		if (km.sync_init) {
+			/* The reader waits on a device that was never attached. */
+			ngfs_lock(&f->nf);
+			ngfs_close(&f->nf);
+			if (cfg->lockfile)
+				unlink(cfg->lockfile);
+			_exit(FRONT_EXIT_MOUNT);
+		}
+		kmount_unmount(&km);
+		return FRONT_EXIT_MOUNT;
+	}
+	kmount_report(FRONT_EXIT_OK);
+	redirect_logs(cfg, log_fd);
+	if (km.sync_init)
+		pthread_join(reader, NULL);
+	else
+		serve_thread(&sa);
+	fuse_remove_signal_handlers(se);
+	if (f->destroyed || connection_gone(km.fd))
+		km.mounted = 0;	/* unmounted already: the path may hold another mount */
+	kmount_unmount(&km);
+	return sa.ret;
+}
+
 int front_run(struct front_config *cfg)
 {
 	struct fdio_target target;
@@ -291,7 +428,8 @@ int front_run(struct front_config *cfg)
 	struct device dev;
 	struct front *f;
 	char msg[512];
-	int ret, have_lock = 0, log_fd;
+	int ret, have_lock = 0, own_mount;
+	struct kmount km;
 
 	f = calloc(1, sizeof(*f));
 	if (!f)
@@ -319,8 +457,13 @@ int front_run(struct front_config *cfg)
 		goto out_close;
 	if ((ret = build_fuse_args(cfg, f, &dev)))
 		goto out_close;
+	own_mount = geteuid() == 0 && !is_dev_fd(cfg->mountpoint);
+	if (own_mount && (ret = prepare_own_mount(cfg, &km)))
+		goto out_close;
 	se = fuse_session_new(&cfg->args, &front_ops, sizeof(front_ops), f);
 	if (!se) {
+		if (own_mount)
+			close(km.fd);
 		/* libfuse printed which option it did not understand */
 		ret = FRONT_EXIT_USAGE;
 		goto out_close;
@@ -334,37 +477,14 @@ int front_run(struct front_config *cfg)
 		ret = FRONT_EXIT_BADFS;
 		goto out_session;
 	}
-	if (fuse_session_mount(se, cfg->mountpoint) != 0) {
-		fprintf(stderr, "fuse2fs: cannot mount %s on %s\n", cfg->device, cfg->mountpoint);
-		ret = FRONT_EXIT_MOUNT;
-		goto out_session;
-	}
-	if (wire_attach(f, se, fuse_session_fd(se)) != 0) {
-		ret = FRONT_EXIT_RUNTIME;
-		goto out_unmount;
-	}
-	if (fuse_set_signal_handlers(se) != 0) {
-		ret = FRONT_EXIT_RUNTIME;
-		goto out_unmount;
-	}
-	log_fd = open_logfile();
-	if (!cfg->foreground && log_fd < 0) {
-		openlog("fuse2fs", LOG_PID, LOG_DAEMON);
-		ngfs_log_to_syslog();
-	}
-	fuse_daemonize(cfg->foreground);
-	if (log_fd >= 0) {
-		/* fuse_daemonize() pointed stderr at /dev/null */
-		dup2(log_fd, STDERR_FILENO);
-		close(log_fd);
-	}
-	ret = serve(cfg, se) ? FRONT_EXIT_RUNTIME : FRONT_EXIT_OK;
+	if (own_mount)
+		ret = mount_own_and_serve(cfg, f, se, &km);
+	else
+		ret = mount_libfuse_and_serve(cfg, f, se);
 	if (f->fatal)
 		ret = f->fatal;
-	fuse_remove_signal_handlers(se);
-	front_log_counters(f);
-out_unmount:
-	fuse_session_unmount(se);
+	if (ret != FRONT_EXIT_MOUNT)
+		front_log_counters(f);
 out_session:
 	fuse_session_destroy(se);	/* calls destroy if the kernel did not */
 	if (!f->destroyed) {
