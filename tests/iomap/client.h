@@ -14,6 +14,7 @@ struct opts {
 	int nfiles;
 	uint64_t maxsize;
 	int offer_iomap, expect_iomap, expect_cache;
+	int paranoid;			/* random: check the disk after every op */
 	int fs_extents, fs_inline;	/* image features (from libext2fs) */
 };
 

@@ -75,6 +75,11 @@ static void pc_drop(struct kinode *ip, uint64_t b0, uint64_t b1)
 	ip->ndirty -= j - i;
 }
 
+int vfs_block_dirty(const struct kinode *ip, uint64_t blk)
+{
+	return pc_find(ip, blk) != NULL;
+}
+
 size_t vfs_ndirty(const struct kinode *ip)
 {
 	return ip->ndirty;
@@ -702,6 +707,11 @@ void vfs_report(struct kernel *k, struct kinode *ip, uint64_t from, uint64_t to,
 		}
 		if (im.offset + im.length > to)
 			im.length = to - im.offset;
+		if (g_verbose > 1)
+			note("REPORT node %llu [%llu,+%llu) %s addr 0x%llx flags 0x%x",
+			     (unsigned long long)ip->nodeid, (unsigned long long)im.offset,
+			     (unsigned long long)im.length, typename(im.type),
+			     (unsigned long long)im.addr, im.flags);
 		fn(ctx, &im);
 		from = im.offset + im.length;
 	}

@@ -25,6 +25,7 @@ int vfs_fallocate(struct kernel *k, struct kinode *ip, int mode, uint64_t off, u
 void vfs_writeback(struct kernel *k, struct kinode *ip);
 void vfs_fsync(struct kernel *k, struct kinode *ip);
 size_t vfs_ndirty(const struct kinode *ip);
+int vfs_block_dirty(const struct kinode *ip, uint64_t blk);
 
 /* REPORT walk over [from, to): calls fn for every mapping (trimmed). */
 typedef void (*report_fn)(void *ctx, const struct kmap *m);

@@ -188,32 +188,32 @@ int fscheck_run(const char *image, const char *record)
 			checked++;
 			e = ext2fs_bmap2(fs, (ext2_ino_t)i, NULL, NULL, 0, lblk + j, &rf, &phys);
 			if (e) {
-				printf("fscheck: inode %llu block %llu: bmap: %s\n", i,
+				if (bad < 20) printf("fscheck: inode %llu block %llu: bmap: %s\n", i,
 				       (unsigned long long)(lblk + j), error_message(e));
 				bad++;
 				continue;
 			}
 			if (type == W_TYPE_HOLE) {
 				if (phys) {
-					printf("fscheck: inode %llu block %llu reported HOLE, image maps it to %llu\n",
+					if (bad < 20) printf("fscheck: inode %llu block %llu reported HOLE, image maps it to %llu\n",
 					       i, (unsigned long long)(lblk + j), (unsigned long long)phys);
 					bad++;
 				}
 				continue;
 			}
 			if (phys != pblk + j) {
-				printf("fscheck: inode %llu block %llu reported at %llu, image has %llu\n",
+				if (bad < 20) printf("fscheck: inode %llu block %llu reported at %llu, image has %llu\n",
 				       i, (unsigned long long)(lblk + j),
 				       (unsigned long long)(pblk + j), (unsigned long long)phys);
 				bad++;
 			} else if (((rf & BMAP_RET_UNINIT) != 0) != (type == W_TYPE_UNWRITTEN)) {
-				printf("fscheck: inode %llu block %llu reported %s, image extent is %s\n",
+				if (bad < 20) printf("fscheck: inode %llu block %llu reported %s, image extent is %s\n",
 				       i, (unsigned long long)(lblk + j), typename((uint16_t)type),
 				       (rf & BMAP_RET_UNINIT) ? "unwritten" : "written");
 				bad++;
 			}
 			if (pblk + j >= n || get_bit(meta, pblk + j)) {
-				printf("fscheck: inode %llu block %llu mapped to %llu, which is metadata or outside the fs\n",
+				if (bad < 20) printf("fscheck: inode %llu block %llu mapped to %llu, which is metadata or outside the fs\n",
 				       i, (unsigned long long)(lblk + j), (unsigned long long)(pblk + j));
 				bad++;
 			}

@@ -15,7 +15,8 @@
  *   --offer-iomap 0|1 (default 1), --expect-iomap 0|1 (default = offer),
  *   --expect-cache 0|1 (default 1: UPSERTs expected), --record FILE,
  *   --dump-dir DIR (random: write each file's expected content there),
- *   --files N, --maxsize BYTES, -v.
+ *   --files N, --maxsize BYTES, --paranoid (random: after every op, compare
+ *   the file's REPORT mappings and device blocks with the model), -v, -vv.
  * Exit 0 on success; on failure one line "FAIL [scenario] ..." on stderr.
  */
 #include <errno.h>
@@ -226,8 +227,12 @@ int main(int argc, char **argv)
 	O.maxsize = 12u << 20;
 	for (i = 1; i < argc; i++) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-		if (!strcmp(a, "-v")) {
-			g_verbose = 1;
+		if (!strcmp(a, "-v") || !strcmp(a, "-vv")) {
+			g_verbose = a[2] ? 2 : 1;
+			continue;
+		}
+		if (!strcmp(a, "--paranoid")) {
+			O.paranoid = 1;
 			continue;
 		}
 		if (a[0] != '-')

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "model.h"
+#include "client.h"
 
 void fill_pattern(uint8_t *p, size_t len, uint64_t pos, uint32_t seed)
 {
@@ -59,6 +59,11 @@ void vf_open(struct kernel *k, struct vfile *f, const char *name)
 
 void vf_close(struct vfile *f)
 {
+	if (O.dump_dir) {
+		char p[512];
+		snprintf(p, sizeof(p), "%s/%s.expected", O.dump_dir, f->name);
+		vf_dump(f, p);
+	}
 	free(f->data);
 	f->data = NULL;
 }
@@ -162,6 +167,7 @@ struct rep_ctx {
 	struct vfile *f;
 	uint64_t next;
 	unsigned long extents;
+	int skip_dirty;		/* blocks still in the pagecache are not on disk yet */
 };
 
 static void rep_cb(void *ctx, const struct kmap *m)
@@ -181,6 +187,29 @@ static void rep_cb(void *ctx, const struct kmap *m)
 		return;
 	snprintf(how, sizeof(how), "REPORT %s [%llu,+%llu)", typename(m->type),
 		 (unsigned long long)m->offset, (unsigned long long)m->length);
+	if (r->skip_dirty) {
+		/* check block by block, leaving out the dirty ones */
+		uint64_t bs = ibs(f->ip);
+		for (uint64_t b = s / bs; b * bs < e; b++) {
+			struct kmap one = *m;
+			uint64_t bs0 = b * bs > s ? b * bs : s, be = (b + 1) * bs < e ? (b + 1) * bs : e;
+			if (vfs_block_dirty(f->ip, b))
+				continue;
+			one.offset = bs0 / bs * bs;
+			one.length = bs;
+			if (one.addr != W_NULL_ADDR)
+				one.addr = m->addr + (one.offset - m->offset);
+			if (one.offset < m->offset)
+				continue;	/* partial first block of an unaligned walk */
+			r->next = one.offset;
+			r->skip_dirty = 0;
+			rep_cb(r, &one);
+			r->skip_dirty = 1;
+			(void)be;
+		}
+		r->next = m->offset + m->length;
+		return;
+	}
 	switch (m->type) {
 	case W_TYPE_HOLE:
 	case W_TYPE_UNWRITTEN: {
@@ -208,9 +237,20 @@ static void rep_cb(void *ctx, const struct kmap *m)
 	}
 }
 
+/* The same without writeback: only blocks not dirty in the pagecache. */
+void vf_check_disk(struct kernel *k, struct vfile *f)
+{
+	struct rep_ctx r = { k, f, 0, 0, 1 };
+	uint64_t bs = ibs(f->ip);
+
+	if (!f->ip->fileio)
+		return;
+	vfs_report(k, f->ip, 0, (f->size + bs - 1) / bs * bs, rep_cb, &r);
+}
+
 void vf_check_report(struct kernel *k, struct vfile *f)
 {
-	struct rep_ctx r = { k, f, 0, 0 };
+	struct rep_ctx r = { k, f, 0, 0, 0 };
 	uint64_t bs = ibs(f->ip);
 
 	if (!f->ip->fileio)

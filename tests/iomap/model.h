@@ -26,6 +26,8 @@ void vf_check(struct kernel *k, struct vfile *f, uint64_t pos, size_t len, int d
 void vf_check_all(struct kernel *k, struct vfile *f);
 /* FIEMAP-style REPORT walk compared with the model and the device. */
 void vf_check_report(struct kernel *k, struct vfile *f);
+/* REPORT walk checked against the model, dirty blocks left out (no writeback). */
+void vf_check_disk(struct kernel *k, struct vfile *f);
 void vf_check_seek(struct kernel *k, struct vfile *f, uint64_t off);
 void vf_check_size(struct kernel *k, struct vfile *f);
 /* Write the model's content to path (for comparing with debugfs dump). */

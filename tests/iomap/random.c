@@ -174,6 +174,8 @@ void run_random(struct kernel *k)
 			vf_check_size(k, f);
 			nop[11]++;
 		}
+		if (O.paranoid)
+			vf_check_disk(k, f);
 		/* too much dirty data: the flusher thread writes some back */
 		if (vfs_ndirty(f->ip) * bs > (16u << 20))
 			vfs_writeback(k, f->ip);
@@ -190,11 +192,6 @@ void run_random(struct kernel *k)
 		vf_check_all(k, &files[i]);
 		vf_check_report(k, &files[i]);
 		vf_check_size(k, &files[i]);
-		if (O.dump_dir) {
-			char p[512];
-			snprintf(p, sizeof(p), "%s/%s.expected", O.dump_dir, files[i].name);
-			vf_dump(&files[i], p);
-		}
 		note("%s: final size %llu", files[i].name, (unsigned long long)files[i].size);
 	}
 	{

@@ -266,36 +266,62 @@ static void sc_punch(struct kernel *k)
 	vf_close(&f);
 }
 
-/* 2.9: inline data goes through FUSE_READ/FUSE_WRITE with fh 0. */
+/*
+ * 2.9: inline data goes through FUSE_READ/FUSE_WRITE with fh 0.  The case
+ * script puts a small inline file /inl (debugfs write: "inline me\n" times
+ * 4) on an inline_data image before the daemon starts.
+ */
 static void sc_inline(struct kernel *k)
 {
+	static const char seed_text[] = "inline me\ninline me\ninline me\ninline me\n";
 	struct vfile f;
 	unsigned long w0, r0;
 	struct kmap m;
+	int err;
 
 	if (!O.fs_inline || !k->iomap) {
 		note("skipped: %s", !k->iomap ? "no iomap" : "image has no inline_data");
 		return;
 	}
-	vf_open(k, &f, "inline");
-	w0 = k->c.cnt.write;
-	vf_write(k, &f, 0, 40, 20, 0);
-	m = map_at(k, f.ip, W_OP_REPORT, 0, 40);
+	memset(&f, 0, sizeof(f));
+	snprintf(f.name, sizeof(f.name), "inl");
+	f.ip = k_lookup(k, FUSE_ROOT_ID, "inl", &err);
+	if (!f.ip)
+		fail("inline_data image without /inl (the case script makes it): %s", strerror(-err));
+	if (f.ip->size != sizeof(seed_text) - 1)
+		fail("/inl has size %llu, expected %zu", (unsigned long long)f.ip->size,
+		     sizeof(seed_text) - 1);
+	f.size = f.cap = f.ip->size;
+	f.data = malloc(f.cap);
+	if (!f.data)
+		fail("out of memory");
+	memcpy(f.data, seed_text, f.size);
+	m = map_at(k, f.ip, W_OP_REPORT, 0, f.size);
 	if (m.type != W_TYPE_INLINE)
-		fail("40-byte file on an inline_data fs: REPORT gives %s, expected INLINE",
-		     typename(m.type));
-	if (k->c.cnt.write == w0)
-		fail("write into an INLINE mapping sent no FUSE_WRITE");
+		fail("/inl (inline data on disk): REPORT gives %s, expected INLINE", typename(m.type));
 	r0 = k->c.cnt.read;
-	vf_check(k, &f, 0, 40, 0);
+	vf_check(k, &f, 0, 4096, 0);
 	if (k->c.cnt.read == r0)
 		fail("read of an INLINE mapping sent no FUSE_READ");
-	vf_write(k, &f, 20, 30, 21, 0);
+	w0 = k->c.cnt.write;
+	vf_write(k, &f, 5, 20, 20, 0);			/* overwrite inside */
+	if (k->c.cnt.write == w0)
+		fail("write into an INLINE mapping sent no FUSE_WRITE");
+	vf_write(k, &f, f.size, 10, 21, 0);		/* append, still small */
 	vf_check_all(k, &f);
+	vf_check_size(k, &f);
 	vf_write(k, &f, 100, 20000, 22, 0);		/* too big for the inode */
 	vfs_writeback(k, f.ip);
 	vf_check_all(k, &f);
 	vf_check_report(k, &f);
+	vf_check_size(k, &f);
+	vf_close(&f);
+	/* a new small file: inline or not is the daemon's choice; report it */
+	vf_open(k, &f, "inline-new");
+	vf_write(k, &f, 0, 40, 23, 0);
+	m = map_at(k, f.ip, W_OP_REPORT, 0, 40);
+	note("a new 40-byte file is %s", typename(m.type));
+	vf_check_all(k, &f);
 	vf_close(&f);
 }
 
