@@ -7,7 +7,9 @@
  * is appended to $NG_IOMAP_DEVFILE as "ID MAJOR MINOR" for the client.
  * Every other ioctl goes to the real one.
  */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
