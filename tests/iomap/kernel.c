@@ -456,6 +456,65 @@ void k_check_attr(struct kernel *k, uint64_t nodeid, const struct fuse_attr *a, 
 		     what, (unsigned long long)nodeid, a->blksize, k->blocksize);
 }
 
+/*
+ * fuse_iomap_init_inode's file attribute fetch (spec 2.12): for every new
+ * regular file or directory other than the root, FUSE_OPEN/OPENDIR
+ * O_RDONLY, FUSE_IOCTL FS_IOC_FSGETXATTR (FS_IOC_GETFLAGS if that is
+ * ENOTTY), FUSE_RELEASE/RELEASEDIR.
+ */
+static void fileattr_probe(struct kernel *k, uint64_t nodeid, uint32_t mode, const char *name)
+{
+	int dir = S_ISDIR(mode), err;
+	struct fuse_open_in oi = { O_RDONLY, 0 };
+	struct fuse_open_out oo;
+	struct fuse_release_in rl;
+	struct fuse_ioctl_in ii;
+	struct {
+		struct fuse_ioctl_out o;
+		unsigned char data[28];
+	} out;
+	struct fsxattr fx;
+	size_t got;
+
+	err = conn_call_exact(&k->c, dir ? FUSE_OPENDIR : FUSE_OPEN, nodeid, &oi, sizeof(oi), NULL,
+			      0, &oo, sizeof(oo));
+	if (err)
+		fail("%s %s (new inode %llu): %s", dir ? "OPENDIR" : "OPEN", name,
+		     (unsigned long long)nodeid, strerror(-err));
+	memset(&ii, 0, sizeof(ii));
+	memset(&fx, 0, sizeof(fx));
+	ii.fh = oo.fh;
+	ii.flags = dir ? FUSE_IOCTL_DIR : 0;
+	ii.cmd = FS_IOC_FSGETXATTR;
+	ii.in_size = ii.out_size = sizeof(fx);
+	err = conn_call(&k->c, FUSE_IOCTL, nodeid, &ii, sizeof(ii), &fx, sizeof(fx), &out,
+			sizeof(out), &got);
+	if (err == -ENOTTY || err == -ENOSYS || (!err && got >= sizeof(out.o) && out.o.result == -ENOTTY)) {
+		uint32_t fl = 0;
+		ii.cmd = FS_IOC_GETFLAGS;
+		ii.in_size = ii.out_size = sizeof(fl);
+		err = conn_call(&k->c, FUSE_IOCTL, nodeid, &ii, sizeof(ii), &fl, sizeof(fl), &out,
+				sizeof(out), &got);
+		if (!err && got != sizeof(out.o) + sizeof(fl))
+			fail("FUSE_IOCTL FS_IOC_GETFLAGS on %s: %zu-byte reply", name, got);
+	} else if (!err && got != sizeof(out.o) + sizeof(fx)) {
+		fail("FUSE_IOCTL FS_IOC_FSGETXATTR on %s: %zu-byte reply, expected %zu", name, got,
+		     sizeof(out.o) + sizeof(fx));
+	}
+	if (err && err != -ENOTTY)
+		fail("FUSE_IOCTL fileattr on %s: %s", name, strerror(-err));
+	if (!err && (out.o.result < 0 || out.o.in_iovs || out.o.out_iovs || out.o.flags))
+		fail("FUSE_IOCTL fileattr on %s: result %d flags 0x%x iovs %u/%u", name, out.o.result,
+		     out.o.flags, out.o.in_iovs, out.o.out_iovs);
+	memset(&rl, 0, sizeof(rl));
+	rl.fh = oo.fh;
+	rl.flags = O_RDONLY;
+	err = conn_call_exact(&k->c, dir ? FUSE_RELEASEDIR : FUSE_RELEASE, nodeid, &rl, sizeof(rl),
+			      NULL, 0, NULL, 0);
+	if (err)
+		fail("RELEASE %s: %s", name, strerror(-err));
+}
+
 static struct kinode *instantiate(struct kernel *k, const struct fuse_entry_out *e,
 				  const char *name, const char *what)
 {
@@ -488,6 +547,8 @@ static struct kinode *instantiate(struct kernel *k, const struct fuse_entry_out 
 	if (!k->inodes)
 		fail("out of memory");
 	k->inodes[k->ninodes++] = ip;
+	if (k->iomap && (S_ISREG(ip->mode) || S_ISDIR(ip->mode)) && ip->nodeid != FUSE_ROOT_ID)
+		fileattr_probe(k, ip->nodeid, ip->mode, name);
 	return ip;
 }
 
