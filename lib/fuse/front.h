@@ -56,6 +56,7 @@ enum front_iomap_want { IOMAP_NEVER = 0, IOMAP_REQUIRED = 1, IOMAP_DEFAULT = -1 
 struct front_iomap {
 	enum front_iomap_want want;
 	int cache;		/* upsert mappings into the kernel's cache */
+	int quiet;		/* no -o iomap given: classic mode needs no message */
 	int dev_fd;		/* the block device the kernel does I/O on, or -1 */
 	int fuseblk;		/* the kernel registered it itself, as id 1 */
 	const char *why_not;	/* why this device cannot do iomap, or NULL */

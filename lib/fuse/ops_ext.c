@@ -46,6 +46,8 @@ void ext_init_reply(struct front *f, uint32_t offered, uint32_t *flags, uint32_t
 			f->fatal = FRONT_EXIT_MOUNT;
 			*fail = 1;
 			fuse_session_exit(f->wire.se);
+		} else if (im->quiet) {
+			ngfs_debug(&f->nf, "%s; classic FUSE I/O", why);
 		} else {
 			ngfs_log("%s: %s; falling back to classic FUSE I/O", f->nf.device, why);
 		}

@@ -128,6 +128,7 @@ static int setup_iomap(struct front_config *cfg, struct front *f, struct device 
 	im->want = !cfg->iomap || !strcmp(cfg->iomap, "default") ? IOMAP_DEFAULT :
 		   !strcmp(cfg->iomap, "1") ? IOMAP_REQUIRED : IOMAP_NEVER;
 	im->cache = cfg->iomap_cache;
+	im->quiet = !cfg->iomap;
 	im->dev_fd = -1;
 	if (im->want == IOMAP_NEVER)
 		return 0;
