@@ -14,6 +14,8 @@
 
 #include "flows.h"
 
+unsigned long long g_inline_rbytes, g_inline_wbytes;
+
 void *xalloc_aligned(size_t len)
 {
 	void *p;
@@ -131,6 +133,7 @@ static void inline_write(struct kernel *k, struct kinode *ip, uint64_t pos, cons
 	if (err)
 		fail("inline FUSE_WRITE node %llu pos %llu len %zu: %s",
 		     (unsigned long long)ip->nodeid, (unsigned long long)pos, n, strerror(-err));
+	g_inline_wbytes += out.size;
 	if (out.size < n)
 		fail("inline FUSE_WRITE node %llu pos %llu: wrote %u of %zu (kernel: EIO)",
 		     (unsigned long long)ip->nodeid, (unsigned long long)pos, out.size, n);
@@ -157,6 +160,7 @@ static void inline_read(struct kernel *k, struct kinode *ip, const struct kmap *
 	if (err)
 		fail("inline FUSE_READ node %llu pos %llu: %s", (unsigned long long)ip->nodeid,
 		     (unsigned long long)pos, strerror(-err));
+	g_inline_rbytes += got;
 	if (!got)
 		fail("inline FUSE_READ node %llu pos %llu: 0 bytes (kernel: EIO)",
 		     (unsigned long long)ip->nodeid, (unsigned long long)pos);

@@ -35,5 +35,7 @@ void vfs_report(struct kernel *k, struct kinode *ip, uint64_t from, uint64_t to,
 int64_t vfs_seek(struct kernel *k, struct kinode *ip, uint64_t off, int hole);
 
 void *xalloc_aligned(size_t len);
+/* bytes moved with FUSE_READ/FUSE_WRITE for INLINE mappings */
+extern unsigned long long g_inline_rbytes, g_inline_wbytes;
 
 #endif

@@ -32,7 +32,6 @@
 
 struct opts O;
 static struct counters totals;
-static unsigned long inline_bytes_r, inline_bytes_w;
 
 static void add_totals(const struct counters *c)
 {
@@ -111,6 +110,8 @@ static void check_daemon_counters(struct kernel *k, int strict)
 		{ "invals", (long long)totals.inval },
 		{ "data_read_bytes", 0 },
 		{ "data_write_bytes", 0 },
+		{ "inline_read_bytes", (long long)g_inline_rbytes },
+		{ "inline_write_bytes", (long long)g_inline_wbytes },
 	};
 
 	if (!k->iomap) {
@@ -133,8 +134,6 @@ static void check_daemon_counters(struct kernel *k, int strict)
 	       daemon_counter(f, "iomap_ioend"), daemon_counter(f, "upserts"),
 	       daemon_counter(f, "invals"), daemon_counter(f, "inline_read_bytes"),
 	       daemon_counter(f, "inline_write_bytes"));
-	(void)inline_bytes_r;
-	(void)inline_bytes_w;
 }
 
 static void dump_err(const char *path)
