@@ -23,7 +23,8 @@
 # TESTS_ASAN=1); cases see it as NG_TIME_SCALE.
 #
 # The last line printed is always "N passed, N failed"; skips are counted on
-# the line before it.  The exit status is non-zero if any case failed.
+# the line before it.  A case directory holding a file "xfail" (first line:
+# the known bug) is an expected failure: reported as XFAIL, not counted.  The exit status is non-zero if any case failed.
 
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 export TOP
@@ -138,8 +139,8 @@ trap on_signal INT TERM HUP
 
 # ---------------------------------------------------------------- run
 mkdir -p "$OUT"
-passed=0 failed=0 skipped=0
-failed_names=() skipped_lines=()
+passed=0 failed=0 skipped=0 xfailed=0
+failed_names=() skipped_lines=() xfail_names=()
 suite_start=$(date +%s)
 echo "${LABEL}fuse2fs-ng tests: ${#cases[@]} case(s); FUSE2FS=$FUSE2FS"
 [ -x "$FUSE2FS" ] || echo "warning: FUSE2FS=$FUSE2FS is not executable"
@@ -219,6 +220,15 @@ for name in "${cases[@]}"; do
         skipped_lines+=("$name")
         ;;
     *)
+        if [ -f "$dir/xfail" ]; then
+            # A known daemon bug the case exposes, named in the xfail file:
+            # reported on every run, not counted as a failure.
+            xfailed=$((xfailed + 1))
+            printf '%sXFAIL %-28s %7ss  %s (log %s)\n' "$LABEL" "$name" "$secs" \
+                "$(head -1 "$dir/xfail")" "$T/log"
+            xfail_names+=("$name")
+            continue
+        fi
         failed=$((failed + 1))
         printf '%sFAIL  %-28s %7ss  (exit %s, log %s)\n' "$LABEL" "$name" "$secs" "$rc" "$T/log"
         tail -n 30 "$T/log" | sed 's/^/    | /'
@@ -229,6 +239,7 @@ done
 
 echo "${LABEL}total time $(( $(date +%s) - suite_start ))s"
 [ ${#failed_names[@]} = 0 ] || echo "${LABEL}failed: ${failed_names[*]}"
+[ "$xfailed" = 0 ] || echo "${LABEL}expected failures (xfail): ${xfail_names[*]}"
 echo "${LABEL}skipped: $skipped${skipped_lines[*]:+ (${skipped_lines[*]})}"
 echo "$passed passed, $failed failed"
 [ "$failed" = 0 ]

@@ -9,17 +9,140 @@
  * libext2fs changes the caller's copy without always saving it.
  */
 #include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/ngfs.h"
 
+/*
+ * Where the fixed metadata lives (superblocks, descriptors, reserved GDT
+ * blocks, bitmaps, inode tables), as sorted, merged block ranges built once
+ * per mount.  A mapping that lands there comes from a corrupted extent or
+ * block map and must never reach the data path or the kernel: writing file
+ * data there would destroy the filesystem.
+ */
+struct ngfs_metamap {
+	size_t n, cap;
+	struct { blk64_t start, end; } *r;	/* [start, end) */
+};
+
+static int add_range(struct ngfs_metamap *m, blk64_t start, blk64_t len)
+{
+	if (!start || !len)
+		return 0;
+	if (m->n == m->cap) {
+		size_t cap = m->cap ? m->cap * 2 : 256;
+		void *r = realloc(m->r, cap * sizeof(*m->r));
+		if (!r)
+			return ENOMEM;
+		m->r = r;
+		m->cap = cap;
+	}
+	m->r[m->n].start = start;
+	m->r[m->n].end = start + len;
+	m->n++;
+	return 0;
+}
+
+static int cmp_range(const void *a, const void *b)
+{
+	const blk64_t *x = a, *y = b;
+
+	return *x < *y ? -1 : *x > *y;
+}
+
+int ngfs_fmap_init(struct ngfs *nf)
+{
+	ext2_filsys fs = nf->fs;
+	struct ngfs_metamap *m = calloc(1, sizeof(*m));
+	blk64_t gdt = fs->desc_blocks + fs->super->s_reserved_gdt_blocks;
+	size_t i, o;
+	dgrp_t g;
+	int err = 0;
+
+	if (!m)
+		return ENOMEM;
+	for (g = 0; g < fs->group_desc_count && !err; g++) {
+		blk64_t super = 0, old_desc = 0, new_desc = 0;
+		blk_t used = 0;
+
+		ext2fs_super_and_bgd_loc2(fs, g, &super, &old_desc, &new_desc, &used);
+		err = add_range(m, super, 1);
+		if (!err)
+			err = add_range(m, old_desc, gdt);
+		if (!err)
+			err = add_range(m, new_desc, 1);
+		if (!err)
+			err = add_range(m, ext2fs_block_bitmap_loc(fs, g), 1);
+		if (!err)
+			err = add_range(m, ext2fs_inode_bitmap_loc(fs, g), 1);
+		if (!err)
+			err = add_range(m, ext2fs_inode_table_loc(fs, g), fs->inode_blocks_per_group);
+	}
+	if (err) {
+		free(m->r);
+		free(m);
+		return err;
+	}
+	qsort(m->r, m->n, sizeof(*m->r), cmp_range);
+	for (i = 0, o = 0; i < m->n; i++) {
+		if (o && m->r[i].start <= m->r[o - 1].end) {
+			if (m->r[i].end > m->r[o - 1].end)
+				m->r[o - 1].end = m->r[i].end;
+		} else {
+			m->r[o++] = m->r[i];
+		}
+	}
+	m->n = o;
+	nf->metamap = m;
+	return 0;
+}
+
+void ngfs_fmap_free(struct ngfs *nf)
+{
+	if (nf->metamap)
+		free(nf->metamap->r);
+	free(nf->metamap);
+	nf->metamap = NULL;
+}
+
+static int overlaps_metadata(struct ngfs *nf, blk64_t start, blk64_t len)
+{
+	const struct ngfs_metamap *m = nf->metamap;
+	size_t lo = 0, hi;
+
+	if (!m)
+		return 0;
+	/* First range ending after start. */
+	for (hi = m->n; lo < hi;) {
+		size_t mid = (lo + hi) / 2;
+		if (m->r[mid].end <= start)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < m->n && m->r[lo].start < start + len;
+}
+
 /* How far a block-mapped lookup scans in one call. */
 #define BLOCKMAP_SCAN 1024
 
-static int valid_range(struct ngfs *nf, blk64_t pblk, blk64_t len)
+/* Inside the filesystem, off the fixed metadata, and allocated. */
+static const char *bad_range(struct ngfs *nf, blk64_t pblk, blk64_t len)
 {
-	return pblk >= nf->fs->super->s_first_data_block && pblk + len > pblk &&
-	       pblk + len <= ext2fs_blocks_count(nf->fs->super);
+	blk64_t free_blk;
+
+	if (!(pblk >= nf->fs->super->s_first_data_block && pblk + len > pblk &&
+	      pblk + len <= ext2fs_blocks_count(nf->fs->super)))
+		return "points outside the filesystem";
+	if (overlaps_metadata(nf, pblk, len))
+		return "points at filesystem metadata";
+	if (nf->fs->block_map &&
+	    !ext2fs_find_first_zero_block_bitmap2(nf->fs->block_map, pblk, pblk + len - 1,
+						  &free_blk))
+		return "points at blocks marked free";
+	return NULL;
 }
 
 static void set_map(struct ngfs_map *map, blk64_t lblk, blk64_t len,
@@ -36,6 +159,7 @@ static int fmap_extents(struct ngfs *nf, ext2_ino_t ino, struct ext2_inode_large
 {
 	ext2_extent_handle_t h;
 	struct ext2fs_extent ext;
+	const char *why;
 	errcode_t err;
 	int steps, ret = 0;
 
@@ -49,8 +173,13 @@ static int fmap_extents(struct ngfs *nf, ext2_ino_t ino, struct ext2_inode_large
 	}
 	err = ext2fs_extent_get(h, EXT2_EXTENT_CURRENT, &ext);
 	/* Walk right until an extent ends past lblk (bounded: corrupt trees). */
-	for (steps = 0; !err && ext.e_lblk + ext.e_len <= lblk && steps < 1024; steps++)
+	for (steps = 0; !err && ext.e_len && ext.e_lblk + ext.e_len <= lblk && steps < 1024;
+	     steps++)
 		err = ext2fs_extent_get(h, EXT2_EXTENT_NEXT_LEAF, &ext);
+	if (!err && !ext.e_len) {
+		ret = ngfs_corrupt(nf, "fmap", ino, "zero-length extent");
+		goto out;
+	}
 	if (err || ext.e_lblk + ext.e_len <= lblk) {
 		/* No extent at or after lblk: a hole to the end. */
 		set_map(map, lblk, maxlen, NGFS_MAP_HOLE, 0);
@@ -61,8 +190,10 @@ static int fmap_extents(struct ngfs *nf, ext2_ino_t ino, struct ext2_inode_large
 		set_map(map, lblk, gap < maxlen ? gap : maxlen, NGFS_MAP_HOLE, 0);
 		goto out;
 	}
-	if (!valid_range(nf, ext.e_pblk, ext.e_len)) {
-		ret = ngfs_corrupt(nf, "fmap", ino, "extent points outside the filesystem");
+	if ((why = bad_range(nf, ext.e_pblk, ext.e_len))) {
+		char what[64];
+		snprintf(what, sizeof(what), "extent %s", why);
+		ret = ngfs_corrupt(nf, "fmap", ino, what);
 		goto out;
 	}
 	{
@@ -96,8 +227,11 @@ static int fmap_blockmap(struct ngfs *nf, ext2_ino_t ino, struct ext2_inode_larg
 		} else if (err) {
 			return ngfs_errno(nf, err, "fmap", ino);
 		}
-		if (pblk && !valid_range(nf, pblk, 1))
-			return ngfs_corrupt(nf, "fmap", ino, "block pointer outside the filesystem");
+		if (pblk && bad_range(nf, pblk, 1)) {
+			char what[64];
+			snprintf(what, sizeof(what), "block pointer %s", bad_range(nf, pblk, 1));
+			return ngfs_corrupt(nf, "fmap", ino, what);
+		}
 		if (i == 0)
 			first = pblk;
 		else if (first ? pblk != first + i : pblk != 0)

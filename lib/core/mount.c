@@ -217,7 +217,9 @@ int ngfs_open(struct ngfs *nf, const struct fdio_target *dev, const char *device
 	nf->max_file_size = max_file_size(nf->fs);
 	nf->nbuckets = 4096;
 	nf->nodes = calloc(nf->nbuckets, sizeof(*nf->nodes));
-	if (!nf->nodes) {
+	if (!nf->nodes || ngfs_fmap_init(nf)) {
+		free(nf->nodes);
+		nf->nodes = NULL;
 		snprintf(msg, msglen, "%s: out of memory", device);
 		ext2fs_close_free(&nf->fs);
 		return NGFS_OPEN_BADFS;
@@ -277,6 +279,7 @@ int ngfs_close(struct ngfs *nf)
 	}
 	ext2fs_close_free(&nf->fs);
 	ngfs_nodes_free(nf);
+	ngfs_fmap_free(nf);
 	pthread_mutex_destroy(&nf->lock);
 	return ret;
 }

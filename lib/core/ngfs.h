@@ -52,6 +52,7 @@ struct ngfs_node {
 };
 
 struct ngfs_dcache;
+struct ngfs_metamap;
 
 struct ngfs {
 	ext2_filsys fs;
@@ -66,6 +67,7 @@ struct ngfs {
 	size_t nbuckets, nnodes;
 	struct ngfs_node *orphans;	/* head == s_last_orphan */
 	struct ngfs_dcache *dcache;	/* name maps of large directories */
+	struct ngfs_metamap *metamap;	/* fixed metadata blocks (fmap.c) */
 	uint64_t dcache_clock;
 	uint64_t max_file_size;
 	blk64_t overhead;	/* metadata blocks, for statfs (computed once) */
@@ -224,6 +226,8 @@ struct ngfs_map {
 	blk64_t len;		/* blocks */
 	enum ngfs_map_type type;
 };
+int ngfs_fmap_init(struct ngfs *nf);
+void ngfs_fmap_free(struct ngfs *nf);
 int ngfs_fmap_get(struct ngfs *nf, ext2_ino_t ino, struct ext2_inode_large *inode,
 		  blk64_t lblk, blk64_t maxlen, struct ngfs_map *map);
 int ngfs_fmap_alloc(struct ngfs *nf, ext2_ino_t ino, struct ext2_inode_large *inode,

@@ -307,6 +307,9 @@ static void op_iomap_end(struct wire_req *r, const void *arg, size_t len)
 	lock_as(r);
 	err = ngfs_iomap_end(&f->nf, ino, in->pos, in->count, in->written,
 			     !!(in->map_flags & NG_IOMAP_F_SIZE_CHANGED));
+	/* A short write may have given blocks back (block-mapped files). */
+	if (in->written >= 0 && (uint64_t)in->written < in->count)
+		front_iomap_inval(f, ino);
 	ngfs_unlock(&f->nf);
 	wire_reply(r, err, NULL, 0);
 }

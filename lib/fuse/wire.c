@@ -72,6 +72,12 @@ static ssize_t wire_read(int fd, void *buf, size_t len, void *userdata)
 		const struct fuse_in_header *in = buf;
 		ssize_t n = read(fd, buf, len);
 
+		if (n == 0) {
+			/* A socket whose peer closed (the /dev/fd/N convention): the
+			   end of the session, like ENODEV from an unmounted device. */
+			errno = ENODEV;
+			return -1;
+		}
 		if (n < (ssize_t)sizeof(*in))
 			return n;	/* errors and short reads: libfuse's to report */
 		if (in->len != (uint32_t)n)
