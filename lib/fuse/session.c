@@ -373,11 +373,10 @@ static int mount_own_and_serve(struct front_config *cfg, struct front *f,
 			       struct fuse_session *se, struct kmount *kmp)
 {
 	struct serve_args sa = { .cfg = cfg, .se = se };
-	struct kmount km = *kmp;
 	pthread_t reader;
 	int err, log_fd;
 	/* libfuse takes the open device as "/dev/fd/N" (and closes it at the end). */
-	if (fuse_session_mount(se, km.fd_path) != 0 || wire_attach(f, se, km.fd) != 0 ||
+	if (fuse_session_mount(se, kmp->fd_path) != 0 || wire_attach(f, se, kmp->fd) != 0 ||
 	    fuse_set_signal_handlers(se) != 0) {
 		fprintf(stderr, "fuse2fs: cannot set up the FUSE session\n");
 		return FRONT_EXIT_RUNTIME;
@@ -388,17 +387,17 @@ static int mount_own_and_serve(struct front_config *cfg, struct front *f,
 		return FRONT_EXIT_RUNTIME;
 	}
 	ngfs_debug(&f->nf, "mount: %s INIT, type %s, options %s",
-		   km.sync_init ? "synchronous" : "asynchronous", km.type, km.data);
-	if (km.sync_init && pthread_create(&reader, NULL, serve_thread, &sa)) {
+		   kmp->sync_init ? "synchronous" : "asynchronous", kmp->type, kmp->data);
+	if (kmp->sync_init && pthread_create(&reader, NULL, serve_thread, &sa)) {
 		kmount_report(FRONT_EXIT_RUNTIME);
 		return FRONT_EXIT_RUNTIME;
 	}
-	if ((err = kmount_mount(&km))) {
+	if ((err = kmount_mount(kmp))) {
 		if (!f->fatal)
 			fprintf(stderr, "fuse2fs: cannot mount %s on %s: %s\n", cfg->device,
 				cfg->mountpoint, strerror(err));
 		kmount_report(FRONT_EXIT_MOUNT);
-		if (km.sync_init) {
+		if (kmp->sync_init) {
 			/* The reader waits on a device that was never attached. */
 			ngfs_lock(&f->nf);
 			ngfs_close(&f->nf);
@@ -406,19 +405,19 @@ static int mount_own_and_serve(struct front_config *cfg, struct front *f,
 				unlink(cfg->lockfile);
 			_exit(FRONT_EXIT_MOUNT);
 		}
-		kmount_unmount(&km);
+		kmount_unmount(kmp);
 		return FRONT_EXIT_MOUNT;
 	}
 	kmount_report(FRONT_EXIT_OK);
 	redirect_logs(cfg, log_fd);
-	if (km.sync_init)
+	if (kmp->sync_init)
 		pthread_join(reader, NULL);
 	else
 		serve_thread(&sa);
 	fuse_remove_signal_handlers(se);
-	if (f->destroyed || connection_gone(km.fd))
-		km.mounted = 0;	/* unmounted already: the path may hold another mount */
-	kmount_unmount(&km);
+	if (f->destroyed || connection_gone(kmp->fd))
+		kmp->mounted = 0;	/* unmounted already: the path may hold another mount */
+	kmount_unmount(kmp);
 	return sa.ret;
 }
 
@@ -429,8 +428,8 @@ int front_run(struct front_config *cfg)
 	struct device dev;
 	struct front *f;
 	char msg[512];
-	int ret, have_lock = 0, own_mount;
-	struct kmount km;
+	int ret, have_lock = 0, own_mount = 0;
+	struct kmount km = { .fd = -1 };
 
 	f = calloc(1, sizeof(*f));
 	if (!f)
@@ -501,6 +500,7 @@ out_session:
 out_close:
 	ngfs_close(&f->nf);
 out:
+	free(km.mountpoint);	/* kmount_unmount() took it when it ran */
 	if (have_lock && cfg->lockfile)
 		unlink(cfg->lockfile);
 	close_device(&dev);
