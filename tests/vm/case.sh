@@ -32,7 +32,7 @@
 #
 # Environment: FUSE2FS, WORKLOAD, T, TOP as for every case; IOMAP_KERNEL_KIT
 # (default $TOP/../shared/iomap-kernel); VM_TREES (directories to copy,
-# default three from /usr/include, about 1400 entries); VM_SIZE (image size, default 1G, sparse).
+# default three from /usr/include, about 1400 entries; empty: none); VM_SIZE (image size, default 1G, sparse).
 set -u
 TOP=${TOP:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 export TOP
@@ -41,7 +41,7 @@ source "$TOP/tests/lib.sh"
 KIND=$1 FSTYPE=$2 OPTS=$3 MODE=$4 EXTRA=${5:-}
 KIT=${IOMAP_KERNEL_KIT:-$TOP/../shared/iomap-kernel}
 SIZE=${VM_SIZE:-1G}
-read -r -a TREES <<< "${VM_TREES:-/usr/include/linux /usr/include/x86_64-linux-gnu /usr/include/python3.11}"
+read -r -a TREES <<< "${VM_TREES-/usr/include/linux /usr/include/x86_64-linux-gnu /usr/include/python3.11}"
 : "${T:?T (scratch directory) is not set; run through tests/run.sh}"
 T=$(cd "$T" && pwd -P)
 O=$T/vm            # shared with the VM: the run-in-vm working directory
