@@ -34,6 +34,7 @@ static int inline_io(struct ngfs *nf, ext2_ino_t ino, struct ext2_inode_large *i
 	unsigned int got = 0;
 	errcode_t err;
 
+	nf->inline_io_calls++;
 	err = ext2fs_file_open2(nf->fs, ino, (struct ext2_inode *)inode,
 				write ? EXT2_FILE_WRITE : 0, &file);
 	if (err)

@@ -212,6 +212,7 @@ static int fmap_blockmap(struct ngfs *nf, ext2_ino_t ino, struct ext2_inode_larg
 			 blk64_t lblk, blk64_t maxlen, struct ngfs_map *map)
 {
 	blk64_t i, first = 0, pblk;
+	const char *why;
 	errcode_t err;
 
 	if (maxlen > BLOCKMAP_SCAN)
@@ -227,9 +228,9 @@ static int fmap_blockmap(struct ngfs *nf, ext2_ino_t ino, struct ext2_inode_larg
 		} else if (err) {
 			return ngfs_errno(nf, err, "fmap", ino);
 		}
-		if (pblk && bad_range(nf, pblk, 1)) {
+		if (pblk && (why = bad_range(nf, pblk, 1))) {
 			char what[64];
-			snprintf(what, sizeof(what), "block pointer %s", bad_range(nf, pblk, 1));
+			snprintf(what, sizeof(what), "block pointer %s", why);
 			return ngfs_corrupt(nf, "fmap", ino, what);
 		}
 		if (i == 0)

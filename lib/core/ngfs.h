@@ -73,6 +73,7 @@ struct ngfs {
 	blk64_t overhead;	/* metadata blocks, for statfs (computed once) */
 	int caller_reserved;	/* current caller may use the root-reserved blocks */
 	int kernel_acl;		/* the kernel applies umask and default ACLs (iomap) */
+	uint64_t inline_io_calls;	/* transfers of inline data (the front's counters) */
 };
 
 /* Inode attribute selectors. */

@@ -11,6 +11,7 @@
 
 #define FUSE_USE_VERSION 314
 #include <fuse_lowlevel.h>
+#include <stdio.h>
 
 #include "core/ngfs.h"
 
@@ -115,6 +116,15 @@ struct front_dir {
 	struct front_dirent *ents;
 	size_t n, cap;
 };
+
+/* libfuse's "/dev/fd/N" mountpoint: serve on an open fd, mount nothing. */
+static inline int front_is_dev_fd(const char *path)
+{
+	unsigned int fd;
+	char end;
+
+	return sscanf(path, "/dev/fd/%u%c", &fd, &end) == 1;
+}
 
 /* opts.c */
 int front_parse_args(int argc, char **argv, struct front_config *cfg);

@@ -217,6 +217,15 @@ static int request_ino(struct wire_req *r, uint64_t attr_ino, ext2_ino_t *ino)
 	return 0;
 }
 
+/* The checks BEGIN, END and IOEND share: whole payload, iomap on, one inode. */
+static int check_request(struct wire_req *r, size_t len, size_t need,
+			 const uint64_t *attr_ino, ext2_ino_t *ino)
+{
+	if (len < need || !r->f->iomap.on)
+		return EINVAL;
+	return request_ino(r, *attr_ino, ino);
+}
+
 static unsigned int core_op(uint32_t opflags)
 {
 	unsigned int op = 0;
@@ -245,11 +254,7 @@ static void op_iomap_begin(struct wire_req *r, const void *arg, size_t len)
 	int err;
 
 	front_count(&f->counters.iomap_begin, 1);
-	if (len < sizeof(*in) || !f->iomap.on) {
-		wire_reply(r, EINVAL, NULL, 0);
-		return;
-	}
-	if ((err = request_ino(r, in->attr_ino, &ino))) {
+	if ((err = check_request(r, len, sizeof(*in), &in->attr_ino, &ino))) {
 		wire_reply(r, err, NULL, 0);
 		return;
 	}
@@ -292,11 +297,7 @@ static void op_iomap_end(struct wire_req *r, const void *arg, size_t len)
 	int err;
 
 	front_count(&f->counters.iomap_end, 1);
-	if (len < sizeof(*in) || !f->iomap.on) {
-		wire_reply(r, EINVAL, NULL, 0);
-		return;
-	}
-	if ((err = request_ino(r, in->attr_ino, &ino))) {
+	if ((err = check_request(r, len, sizeof(*in), &in->attr_ino, &ino))) {
 		wire_reply(r, err, NULL, 0);
 		return;
 	}
@@ -323,11 +324,7 @@ static void op_iomap_ioend(struct wire_req *r, const void *arg, size_t len)
 	int err;
 
 	front_count(&f->counters.iomap_ioend, 1);
-	if (len < sizeof(*in) || !f->iomap.on) {
-		wire_reply(r, EINVAL, NULL, 0);
-		return;
-	}
-	if ((err = request_ino(r, in->attr_ino, &ino))) {
+	if ((err = check_request(r, len, sizeof(*in), &in->attr_ino, &ino))) {
 		wire_reply(r, err, NULL, 0);
 		return;
 	}

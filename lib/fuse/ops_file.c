@@ -109,14 +109,16 @@ void front_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	struct front *f = front_of(req);
 	char *buf = malloc(size ? size : 1);
 	size_t done = 0;
+	uint64_t calls;
 	int err = buf ? 0 : ENOMEM;
 
 	front_lock(req);
+	calls = f->nf.inline_io_calls;
 	if (!err)
 		err = ngfs_read(&f->nf, ino_of(ino), buf, size, off, &done);
 	if (!err)
-		front_count(ngfs_is_inline(&f->nf, ino_of(ino)) ? &f->counters.inline_read_bytes :
-				&f->counters.data_read_bytes, done);
+		front_count(f->nf.inline_io_calls != calls ? &f->counters.inline_read_bytes :
+			    &f->counters.data_read_bytes, done);
 	ngfs_unlock(&f->nf);
 	if (err)
 		fuse_reply_err(req, err);
@@ -131,11 +133,13 @@ void front_op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size
 	struct front *f = front_of(req);
 	struct front_file *fh = (struct front_file *)(uintptr_t)fi->fh;
 	size_t done = 0;
+	uint64_t calls;
 	int err, inl;
 
 	front_lock(req);
-	inl = ngfs_is_inline(&f->nf, ino_of(ino));
+	calls = f->nf.inline_io_calls;
 	err = ngfs_write(&f->nf, ino_of(ino), buf, size, off, fh && fh->append, &done);
+	inl = f->nf.inline_io_calls != calls;	/* the file kept its bytes inline */
 	if (!err)
 		front_count(inl ? &f->counters.inline_write_bytes :
 			    &f->counters.data_write_bytes, done);

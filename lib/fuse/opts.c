@@ -99,15 +99,6 @@ void front_usage(const char *prog)
 	       "    3 unsupported feature, 4 mount failed, 5 runtime failure.\n", prog);
 }
 
-/* libfuse's convention: serve on an already open fd, mount nothing. */
-static int is_dev_fd(const char *arg)
-{
-	unsigned int fd;
-	char end;
-
-	return sscanf(arg, "/dev/fd/%u%c", &fd, &end) == 1;
-}
-
 static int opt_proc(void *data, const char *arg, int key, struct fuse_args *outargs)
 {
 	struct front_config *cfg = data;
@@ -118,7 +109,7 @@ static int opt_proc(void *data, const char *arg, int key, struct fuse_args *outa
 			cfg->device = strdup(arg);
 			return 0;
 		}
-		if (!cfg->mountpoint_checked++ && !is_dev_fd(arg)) {
+		if (!cfg->mountpoint_checked++ && !front_is_dev_fd(arg)) {
 			struct stat st;
 			/* Say it here: libfuse's own message would exit 1. */
 			int bad = stat(arg, &st) < 0 ? errno : S_ISDIR(st.st_mode) ? 0 : ENOTDIR;

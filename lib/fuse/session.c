@@ -106,14 +106,6 @@ static void close_device(struct device *dev)
 		close(dev->image_fd);	/* releases the flock: waiters may go on */
 }
 
-static int is_dev_fd(const char *path)
-{
-	unsigned int fd;
-	char end;
-
-	return sscanf(path, "/dev/fd/%u%c", &fd, &end) == 1;
-}
-
 /*
  * iomap needs a block device the kernel can do I/O on: the device itself,
  * or the loop device over an image.  Whether the kernel offers iomap is
@@ -134,13 +126,13 @@ static int setup_iomap(struct front_config *cfg, struct front *f, struct device 
 		return 0;
 	if (fstat(dev->fd, &st) == 0 && S_ISBLK(st.st_mode)) {
 		im->dev_fd = dev->fd;
-		im->fuseblk = dev->blkdev && !is_dev_fd(cfg->mountpoint);
+		im->fuseblk = dev->blkdev && !front_is_dev_fd(cfg->mountpoint);
 	} else {
 		im->why_not = "the device is an image file and no loop device could be attached";
 	}
 	if (cfg->fs.offset)
 		im->why_not = "the filesystem does not start at byte 0 of the device (offset=)";
-	if (im->want != IOMAP_REQUIRED || is_dev_fd(cfg->mountpoint))
+	if (im->want != IOMAP_REQUIRED || front_is_dev_fd(cfg->mountpoint))
 		return 0;
 	if (im->why_not) {
 		fprintf(stderr, "fuse2fs: %s: iomap=1, but %s\n", cfg->device, im->why_not);
@@ -457,7 +449,7 @@ int front_run(struct front_config *cfg)
 		goto out_close;
 	if ((ret = build_fuse_args(cfg, f, &dev)))
 		goto out_close;
-	own_mount = geteuid() == 0 && !is_dev_fd(cfg->mountpoint);
+	own_mount = geteuid() == 0 && !front_is_dev_fd(cfg->mountpoint);
 	if (own_mount && (ret = prepare_own_mount(cfg, &km)))
 		goto out_close;
 	se = fuse_session_new(&cfg->args, &front_ops, sizeof(front_ops), f);
