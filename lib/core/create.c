@@ -25,7 +25,7 @@ static uint32_t inherited_flags(const struct ext2_inode_large *dir, mode_t mode)
 	return flags & (EXT2_NODUMP_FL | EXT2_NOATIME_FL);
 }
 
-static int init_extents(struct ngfs *nf, ext2_ino_t ino, struct ext2_inode_large *inode)
+int ngfs_init_extents(struct ngfs *nf, ext2_ino_t ino, struct ext2_inode_large *inode)
 {
 	ext2_extent_handle_t handle;
 	errcode_t err;
@@ -65,7 +65,7 @@ static int create_plain(struct ngfs *nf, ext2_ino_t dir, const char *name, ext2_
 	if (S_ISCHR(mode) || S_ISBLK(mode))
 		encode_rdev(&inode, rdev);
 	if (S_ISREG(mode) && ext2fs_has_feature_extents(nf->fs->super) &&
-	    (ret = init_extents(nf, ino, &inode)))
+	    (ret = ngfs_init_extents(nf, ino, &inode)))
 		return ret;
 	err = ext2fs_write_new_inode(nf->fs, ino, (struct ext2_inode *)&inode);
 	if (err)

@@ -12,9 +12,6 @@
 
 #include "core/ngfs.h"
 
-/* Exported by libext2fs 1.47 but declared only in its private ext2fsP.h. */
-extern errcode_t ext2fs_inline_data_expand(ext2_filsys fs, ext2_ino_t ino);
-
 static int is_inline(const struct ext2_inode_large *inode)
 {
 	return inode->i_flags & EXT4_INLINE_DATA_FL;
@@ -25,32 +22,6 @@ static uint64_t dev_offset(struct ngfs *nf, const struct ngfs_map *map, uint64_t
 	uint64_t bs = nf->fs->blocksize;
 
 	return map->pblk * bs + (pos - map->lblk * bs);
-}
-
-static int inline_io(struct ngfs *nf, ext2_ino_t ino, struct ext2_inode_large *inode,
-		     int write, char *buf, size_t len, off_t off, size_t *done)
-{
-	ext2_file_t file;
-	unsigned int got = 0;
-	errcode_t err;
-
-	nf->inline_io_calls++;
-	err = ext2fs_file_open2(nf->fs, ino, (struct ext2_inode *)inode,
-				write ? EXT2_FILE_WRITE : 0, &file);
-	if (err)
-		return ngfs_errno(nf, err, write ? "write" : "read", ino);
-	err = ext2fs_file_llseek(file, off, EXT2_SEEK_SET, NULL);
-	if (!err)
-		err = write ? ext2fs_file_write(file, buf, len, &got) :
-			      ext2fs_file_read(file, buf, len, &got);
-	if (!err)
-		err = ext2fs_file_close(file);
-	else
-		ext2fs_file_close(file);
-	*done = got;
-	if (write)
-		nf->dirty = 1;
-	return ngfs_errno(nf, err, write ? "write" : "read", ino);
 }
 
 /* relatime: update atime only when it is older than mtime/ctime or a day old. */
@@ -88,7 +59,7 @@ int ngfs_read(struct ngfs *nf, ext2_ino_t ino, char *buf, size_t len, off_t off,
 	if (len > size - off)
 		len = size - off;
 	if (is_inline(&inode)) {
-		err = inline_io(nf, ino, &inode, 0, buf, len, off, done);
+		err = ngfs_inline_read(nf, ino, &inode, buf, len, off, done);
 		goto out;
 	}
 	end = off + len;
@@ -144,9 +115,6 @@ int ngfs_write(struct ngfs *nf, ext2_ino_t ino, const char *buf, size_t len,
 	       off_t off, int append, size_t *done)
 {
 	struct ext2_inode_large inode;
-	uint64_t bs = nf->fs->blocksize, pos, end;
-	/* Blocks allocated by this call hold no data yet, even once mapped. */
-	blk64_t fresh_start = 0, fresh_end = 0;
 	int err;
 
 	*done = 0;
@@ -169,14 +137,33 @@ int ngfs_write(struct ngfs *nf, ext2_ino_t ino, const char *buf, size_t len,
 	if (!len)
 		return 0;
 
-	if (is_inline(&inode)) {
-		err = inline_io(nf, ino, &inode, 1, (char *)buf, len, off, done);
-		if (err)
-			return err;
-		if ((err = ngfs_read_inode(nf, ino, &inode)))
-			return err;
-		goto update;
-	}
+	/* An inline write that does not fit moves the file to blocks first. */
+	if (is_inline(&inode) &&
+	    (err = ngfs_inline_write(nf, ino, &inode, buf, len, off, done)))
+		return err;
+	if (!*done && (err = ngfs_write_blocks(nf, ino, &inode, buf, len, off, done)) &&
+	    !*done)
+		return err;
+	if ((uint64_t)off + *done > EXT2_I_SIZE(&inode) &&
+	    (err = ngfs_set_size(nf, &inode, off + *done)))
+		return err;
+	ngfs_touch(nf, &inode, 1);
+	nf->dirty = 1;
+	return ngfs_write_inode(nf, ino, &inode);
+}
+
+/*
+ * Write to a block-mapped or extent-mapped file, allocating holes; no size
+ * or time updates.  A short write sets *done and returns the error.
+ */
+int ngfs_write_blocks(struct ngfs *nf, ext2_ino_t ino, struct ext2_inode_large *inode,
+		      const char *buf, size_t len, off_t off, size_t *done)
+{
+	uint64_t bs = nf->fs->blocksize, pos, end;
+	/* Blocks allocated by this call hold no data yet, even once mapped. */
+	blk64_t fresh_start = 0, fresh_end = 0;
+	int err = 0;
+
 	end = off + len;
 	for (pos = off; pos < end;) {
 		struct ngfs_map map;
@@ -184,7 +171,7 @@ int ngfs_write(struct ngfs *nf, ext2_ino_t ino, const char *buf, size_t len,
 		uint64_t run_end;
 		int fresh = 0;
 
-		if ((err = ngfs_fmap_get(nf, ino, &inode, lblk, want, &map)))
+		if ((err = ngfs_fmap_get(nf, ino, inode, lblk, want, &map)))
 			break;
 		if (map.type == NGFS_MAP_MAPPED && lblk >= fresh_start && lblk < fresh_end) {
 			fresh = 1;
@@ -197,11 +184,11 @@ int ngfs_write(struct ngfs *nf, ext2_ino_t ino, const char *buf, size_t len,
 				err = ENOSPC;
 				break;
 			}
-			if ((err = ngfs_fmap_alloc(nf, ino, &inode, lblk, grant, 0)) ||
-			    (err = ngfs_fmap_get(nf, ino, &inode, lblk, grant, &map)) ||
+			if ((err = ngfs_fmap_alloc(nf, ino, inode, lblk, grant, 0)) ||
+			    (err = ngfs_fmap_get(nf, ino, inode, lblk, grant, &map)) ||
 			    (map.type == NGFS_MAP_HOLE && (err = ENOSPC))) {
 				/* Nothing was written here: give back what was allocated. */
-				ngfs_fmap_punch(nf, ino, &inode, lblk, grant);
+				ngfs_fmap_punch(nf, ino, inode, lblk, grant);
 				break;
 			}
 			fresh = 1;
@@ -216,25 +203,17 @@ int ngfs_write(struct ngfs *nf, ext2_ino_t ino, const char *buf, size_t len,
 		if ((err = write_run(nf, &map, fresh, buf + (pos - off), pos, run_end))) {
 			err = ngfs_errno(nf, err, "write", ino);
 			if (fresh && map.type == NGFS_MAP_MAPPED)
-				ngfs_fmap_punch(nf, ino, &inode, lblk, map.len);
+				ngfs_fmap_punch(nf, ino, inode, lblk, map.len);
 			break;
 		}
 		if (map.type == NGFS_MAP_UNWRITTEN &&
-		    (err = ngfs_fmap_mark_written(nf, ino, &inode, lblk,
+		    (err = ngfs_fmap_mark_written(nf, ino, inode, lblk,
 						  (run_end + bs - 1) / bs - lblk)))
 			break;
 		pos = run_end;
 	}
 	*done = pos - off;
-	if (!*done)
-		return err;
-update:
-	if ((uint64_t)off + *done > EXT2_I_SIZE(&inode) &&
-	    (err = ngfs_set_size(nf, &inode, off + *done)))
-		return err;
-	ngfs_touch(nf, &inode, 1);
-	nf->dirty = 1;
-	return ngfs_write_inode(nf, ino, &inode);
+	return err;
 }
 
 /* Zero [off, off+len) inside one block, if that block holds written data. */
@@ -253,20 +232,6 @@ static int zero_partial(struct ngfs *nf, ext2_ino_t ino, struct ext2_inode_large
 	return err ? ngfs_errno(nf, err, "zero", ino) : 0;
 }
 
-/* Make an inline-data file an ordinary one, for operations on blocks. */
-int ngfs_inline_expand(struct ngfs *nf, ext2_ino_t ino, struct ext2_inode_large *inode)
-{
-	errcode_t err;
-
-	if (!is_inline(inode))
-		return 0;
-	err = ext2fs_inline_data_expand(nf->fs, ino);
-	nf->dirty = 1;
-	if (err)
-		return ngfs_errno(nf, err, "expand_inline", ino);
-	return ngfs_read_inode(nf, ino, inode);
-}
-
 int ngfs_truncate(struct ngfs *nf, ext2_ino_t ino, struct ext2_inode_large *inode,
 		  uint64_t size)
 {
@@ -275,23 +240,10 @@ int ngfs_truncate(struct ngfs *nf, ext2_ino_t ino, struct ext2_inode_large *inod
 
 	if (size > nf->max_file_size)
 		return EFBIG;
-	if (is_inline(inode)) {
-		ext2_file_t file;
-		errcode_t e = ext2fs_file_open2(nf->fs, ino, (struct ext2_inode *)inode,
-						EXT2_FILE_WRITE, &file);
-		if (!e) {
-			e = ext2fs_file_set_size2(file, size);
-			if (!e)
-				e = ext2fs_file_close(file);
-			else
-				ext2fs_file_close(file);
-		}
-		nf->dirty = 1;
-		if (e)
-			return ngfs_errno(nf, e, "truncate", ino);
-		if ((err = ngfs_read_inode(nf, ino, inode)))
-			return err;
-	} else if (size < old) {
+	/* Inline files shrink in place; growing past the inode moves them to blocks. */
+	if (is_inline(inode) && (err = ngfs_inline_truncate(nf, ino, inode, size)))
+		return err;
+	if (!is_inline(inode) && size < old) {
 		if (size % bs && (err = zero_partial(nf, ino, inode, size, bs - size % bs)))
 			return err;
 		if ((err = ngfs_write_inode(nf, ino, inode)) ||

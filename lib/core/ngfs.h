@@ -186,6 +186,7 @@ int ngfs_dir_list(struct ngfs *nf, ext2_ino_t dir, ngfs_dir_fn fn, void *priv);
 int ngfs_readlink(struct ngfs *nf, ext2_ino_t ino, char *buf, size_t len);
 
 /* create.c: new inodes */
+int ngfs_init_extents(struct ngfs *nf, ext2_ino_t ino, struct ext2_inode_large *inode);
 struct ngfs_creds {
 	uid_t uid;
 	gid_t gid;
@@ -250,8 +251,18 @@ int ngfs_seek(struct ngfs *nf, ext2_ino_t ino, off_t off, int whence, off_t *res
 int ngfs_copy_range(struct ngfs *nf, ext2_ino_t in, off_t off_in, ext2_ino_t out,
 		    off_t off_out, size_t len, size_t *done);
 int ngfs_bmap(struct ngfs *nf, ext2_ino_t ino, uint64_t lblk, uint64_t *pblk);
-int ngfs_inline_expand(struct ngfs *nf, ext2_ino_t ino, struct ext2_inode_large *inode);
+int ngfs_write_blocks(struct ngfs *nf, ext2_ino_t ino, struct ext2_inode_large *inode,
+		      const char *buf, size_t len, off_t off, size_t *done);
 int ngfs_is_inline(struct ngfs *nf, ext2_ino_t ino);
+
+/* inline.c: contents kept in the inode (i_block + the system.data xattr) */
+int ngfs_inline_read(struct ngfs *nf, ext2_ino_t ino, struct ext2_inode_large *inode,
+		     char *buf, size_t len, off_t off, size_t *done);
+int ngfs_inline_write(struct ngfs *nf, ext2_ino_t ino, struct ext2_inode_large *inode,
+		      const char *buf, size_t len, off_t off, size_t *done);
+int ngfs_inline_truncate(struct ngfs *nf, ext2_ino_t ino, struct ext2_inode_large *inode,
+			 uint64_t size);
+int ngfs_inline_expand(struct ngfs *nf, ext2_ino_t ino, struct ext2_inode_large *inode);
 
 /* iomap.c: mappings for a kernel that moves file data itself */
 enum ngfs_iomap_type {

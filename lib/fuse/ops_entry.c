@@ -154,6 +154,21 @@ void front_op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		fuse_reply_attr(req, &st, f->attr_timeout);
 }
 
+/*
+ * When the kernel keeps file times itself (iomap files, writeback cache) it
+ * sends "now" as an explicit mtime along with the ctime; notify_change()
+ * stamps both from one clock read, so they are equal.  A time the caller
+ * chose (utimensat with a value) differs from that ctime.
+ */
+static int mtime_is_now(const struct stat *attr, int to_set)
+{
+	if (to_set & FUSE_SET_ATTR_MTIME_NOW)
+		return 1;
+	return (to_set & FUSE_SET_ATTR_CTIME) &&
+	       attr->st_mtim.tv_sec == attr->st_ctim.tv_sec &&
+	       attr->st_mtim.tv_nsec == attr->st_ctim.tv_nsec;
+}
+
 static int do_setattr(fuse_req_t req, struct front *f, ext2_ino_t ino, struct stat *attr,
 		      int to_set)
 {
@@ -176,7 +191,7 @@ static int do_setattr(fuse_req_t req, struct front *f, ext2_ino_t ino, struct st
 	    ((to_set & (FUSE_SET_ATTR_SIZE | FUSE_SET_ATTR_MODE | FUSE_SET_ATTR_UID |
 			FUSE_SET_ATTR_GID)) ||
 	     ((to_set & FUSE_SET_ATTR_ATIME) && !(to_set & FUSE_SET_ATTR_ATIME_NOW)) ||
-	     ((to_set & FUSE_SET_ATTR_MTIME) && !(to_set & FUSE_SET_ATTR_MTIME_NOW))))
+	     ((to_set & FUSE_SET_ATTR_MTIME) && !mtime_is_now(attr, to_set))))
 		return EPERM;
 	ngfs_now(&now);
 	if (to_set & FUSE_SET_ATTR_SIZE) {
