@@ -299,6 +299,70 @@ out:
 }
 
 /*
+ * ext2fs_fallocate (1.47) mis-sizes a hole in front of the file's first
+ * extent: it allocates all the way to that extent, whatever the length
+ * asked for (a one-block write at block 3 of a file whose data starts at
+ * block 256 got 253 blocks, initialized ones for a write, so stale disk
+ * contents showed).  That case is handled here by hand: find free runs
+ * near the first extent's placement and insert extents for exactly the
+ * part of [lblk, lblk+len) before it.  Sets *got to the blocks mapped.
+ */
+static int alloc_before_first(struct ngfs *nf, ext2_ino_t ino, struct ext2_inode_large *inode,
+			      blk64_t lblk, blk64_t len, int unwritten, blk64_t *got)
+{
+	ext2_extent_handle_t h;
+	struct ext2fs_extent first, cur, newex;
+	blk64_t goal, pblk, plen, max = unwritten ? EXT_UNINIT_MAX_LEN : EXT_INIT_MAX_LEN;
+	errcode_t err;
+
+	*got = 0;
+	if ((err = ext2fs_extent_open2(nf->fs, ino, (struct ext2_inode *)inode, &h)))
+		return ngfs_errno(nf, err, "allocate", ino);
+	ext2fs_extent_goto2(h, 0, lblk);
+	if (ext2fs_extent_get(h, EXT2_EXTENT_CURRENT, &first) || first.e_lblk <= lblk)
+		goto out;	/* empty tree, or an extent at or left of lblk: library path */
+	if (len > first.e_lblk - lblk)
+		len = first.e_lblk - lblk;
+	goal = first.e_pblk > first.e_lblk - lblk ? first.e_pblk - (first.e_lblk - lblk) :
+						    ext2fs_find_inode_goal(nf->fs, ino,
+							(struct ext2_inode *)inode, lblk);
+	while (*got < len) {
+		blk64_t want = len - *got < max ? len - *got : max;
+
+		if (goal < nf->fs->super->s_first_data_block ||
+		    goal >= ext2fs_blocks_count(nf->fs->super))
+			goal = nf->fs->super->s_first_data_block;
+		if ((err = ext2fs_new_range(nf->fs, 0, goal, want, NULL, &pblk, &plen)))
+			break;
+		newex.e_lblk = lblk + *got;
+		newex.e_pblk = pblk;
+		newex.e_len = plen;
+		newex.e_flags = unwritten ? EXT2_EXTENT_FLAGS_UNINIT : 0;
+		/* Claim first: an insert that splits a node allocates a block too. */
+		ext2fs_block_alloc_stats_range(nf->fs, pblk, plen, +1);
+		ext2fs_extent_goto2(h, 0, newex.e_lblk);
+		err = ext2fs_extent_get(h, EXT2_EXTENT_CURRENT, &cur);
+		if (!err)
+			err = ext2fs_extent_insert(h, cur.e_lblk > newex.e_lblk ? 0 :
+						   EXT2_EXTENT_INSERT_AFTER, &newex);
+		if (!err)
+			err = ext2fs_extent_fix_parents(h);
+		if (err) {
+			ext2fs_block_alloc_stats_range(nf->fs, pblk, plen, -1);
+			break;
+		}
+		if ((err = ext2fs_iblk_add_blocks(nf->fs, (struct ext2_inode *)inode, plen)))
+			break;
+		*got += plen;
+		goal = pblk + plen;
+	}
+	nf->dirty = 1;
+out:
+	ext2fs_extent_free(h);
+	return ngfs_errno(nf, err, "allocate", ino);
+}
+
+/*
  * Allocate the holes in [lblk, lblk+len).  Written-to-be blocks are
  * allocated initialized (the caller writes or zeroes every byte of them);
  * fallocate asks for unwritten extents, which read as zeros.  The on-disk
@@ -320,9 +384,16 @@ int ngfs_fmap_alloc(struct ngfs *nf, ext2_ino_t ino, struct ext2_inode_large *in
 			return ngfs_write_inode(nf, ino, inode);
 	}
 	if (inode->i_flags & EXT4_EXTENTS_FL) {
-		err = ext2fs_fallocate(nf->fs, unwritten ? EXT2_FALLOCATE_FORCE_UNINIT :
-					       EXT2_FALLOCATE_FORCE_INIT,
-				       ino, (struct ext2_inode *)inode, ~0ULL, lblk, len);
+		if ((ret = alloc_before_first(nf, ino, inode, lblk, len, unwritten, &got))) {
+			ngfs_write_inode(nf, ino, inode);
+			return ret;
+		}
+		lblk += got;
+		len -= got;
+		if (len)
+			err = ext2fs_fallocate(nf->fs, unwritten ? EXT2_FALLOCATE_FORCE_UNINIT :
+						       EXT2_FALLOCATE_FORCE_INIT,
+					       ino, (struct ext2_inode *)inode, ~0ULL, lblk, len);
 	} else if (unwritten) {
 		return EOPNOTSUPP;	/* no unwritten state in block maps */
 	} else {

@@ -115,6 +115,7 @@ int ngfs_inline_write(struct ngfs *nf, ext2_ino_t ino, struct ext2_inode_large *
 	int err;
 
 	*done = 0;
+	nf->inline_io_calls++;	/* a write to an inline file, even one that moves it */
 	if (end > nf->fs->blocksize)	/* never inline: no need to try */
 		return ngfs_inline_expand(nf, ino, inode);
 	if ((err = inline_load(nf, ino, inode, end, &data, &area)))
@@ -130,7 +131,6 @@ int ngfs_inline_write(struct ngfs *nf, ext2_ino_t ino, struct ext2_inode_large *
 		return ngfs_inline_expand(nf, ino, inode);
 	if (e)
 		return ngfs_errno(nf, e, "write", ino);
-	nf->inline_io_calls++;
 	*done = len;
 	return 0;
 }
