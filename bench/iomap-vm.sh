@@ -34,7 +34,9 @@
 # TABLE_ONLY=1 rebuilds the table from the last run's files.
 set -u
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-KIT=${IOMAP_KERNEL_KIT:-$TOP/../shared/iomap-kernel}
+# shellcheck source=tests/lib.sh
+source "$TOP/tests/lib.sh"
+KIT=$(ng_iomap_kit)
 FUSE2FS=${FUSE2FS:-$TOP/misc/fuse2fs}
 RESULT=${1:-$TOP/bench/result-iomap-vm-$(date +%Y-%m-%d).txt}
 W=$TOP/tests/out/bench-iomap-vm    # shared with the VM (its working directory; ignored by git)

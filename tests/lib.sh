@@ -13,6 +13,17 @@ ng_log() { echo "[$(date +%T)] $*" >&2; }
 ng_fail() { echo "FAIL: $*" >&2; exit 1; }
 ng_skip() { echo "SKIP: $*" >&2; exit 77; }
 
+# ng_iomap_kit: where the fuse-iomap kernel kit (run-in-vm, bzImage) is:
+# $IOMAP_KERNEL_KIT, else ../shared/iomap-kernel beside the source tree,
+# else the machine's /work/shared/iomap-kernel (a clone elsewhere).
+ng_iomap_kit() {
+    local k
+    for k in "${IOMAP_KERNEL_KIT:-}" "$TOP/../shared/iomap-kernel" /work/shared/iomap-kernel; do
+        [ -n "$k" ] && [ -x "$k/run-in-vm" ] && { echo "$k"; return 0; }
+    done
+    echo "${IOMAP_KERNEL_KIT:-$TOP/../shared/iomap-kernel}"
+}
+
 # ng_mkfs KIND IMAGE [SIZE]: make a filesystem of one of the matrix kinds.
 NG_KINDS="ext2 ext3 ext4 ext4-1k ext4-inline ext4-nocsum ext4-no64bit"
 ng_mkfs() {

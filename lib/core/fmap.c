@@ -253,113 +253,99 @@ int ngfs_fmap_get(struct ngfs *nf, ext2_ino_t ino, struct ext2_inode_large *inod
 }
 
 /*
- * Appending to a file: grow the extent that ends at lblk with blocks that
- * follow it on disk, when they are free.  ext2fs_fallocate only extends an
- * initialized extent when asked to zero the new blocks, which a write is
- * about to overwrite anyway; without this every write became an extent of
- * its own.  Sets *got to the number of blocks added (possibly 0).
+ * Map the holes of [lblk, lblk+len) in an extent-mapped file, written by
+ * hand over libext2fs' extent handle and block allocator because
+ * ext2fs_fallocate (1.47) gets two cases wrong: a hole in front of the
+ * first extent is filled all the way to that extent whatever length was
+ * asked (a one-byte write at block 3 of a file starting at block 256 got
+ * 253 initialized blocks of stale disk contents), and its merge step asks
+ * the allocator for a negative length when the right neighbour lies
+ * physically before the left one.  Each run is placed after the extent on
+ * its left and, when it lands right behind it with the same written state,
+ * grows that extent instead of adding one (appends stay one extent).
  */
-static int extend_left(struct ngfs *nf, ext2_ino_t ino, struct ext2_inode_large *inode,
-		       blk64_t lblk, blk64_t len, blk64_t *got)
+static errcode_t extent_alloc(struct ngfs *nf, ext2_ino_t ino, struct ext2_inode_large *inode,
+			      blk64_t lblk, blk64_t len, int unwritten)
 {
+	ext2_filsys fs = nf->fs;
+	blk64_t cur = lblk, end = lblk + len, first = fs->super->s_first_data_block;
+	blk64_t max = unwritten ? EXT_UNINIT_MAX_LEN : EXT_INIT_MAX_LEN;
+	unsigned int uninit_flag = unwritten ? EXT2_EXTENT_FLAGS_UNINIT : 0;
 	ext2_extent_handle_t h;
-	struct ext2fs_extent left;
-	blk64_t pblk, plen, room;
 	errcode_t err;
 
-	*got = 0;
-	if (!lblk || !(inode->i_flags & EXT4_EXTENTS_FL))
-		return 0;
-	if (ext2fs_extent_open2(nf->fs, ino, (struct ext2_inode *)inode, &h))
-		return 0;
-	if (ext2fs_extent_goto2(h, 0, lblk - 1) ||
-	    ext2fs_extent_get(h, EXT2_EXTENT_CURRENT, &left) ||
-	    left.e_lblk + left.e_len != lblk || (left.e_flags & EXT2_EXTENT_FLAGS_UNINIT) ||
-	    left.e_len >= EXT_INIT_MAX_LEN)
-		goto out;
-	room = EXT_INIT_MAX_LEN - left.e_len;
-	if (ext2fs_new_range(nf->fs, EXT2_NEWRANGE_FIXED_GOAL, left.e_pblk + left.e_len,
-			     len < room ? len : room, NULL, &pblk, &plen))
-		goto out;
-	left.e_len += plen;
-	err = ext2fs_extent_replace(h, 0, &left);
-	if (!err)
-		err = ext2fs_extent_fix_parents(h);
-	if (!err) {
-		ext2fs_block_alloc_stats_range(nf->fs, pblk, plen, +1);
-		err = ext2fs_iblk_add_blocks(nf->fs, (struct ext2_inode *)inode, plen);
-		*got = plen;
-	}
-	ext2fs_extent_free(h);
-	nf->dirty = 1;
-	return ngfs_errno(nf, err, "allocate", ino);
-out:
-	ext2fs_extent_free(h);
-	return 0;
-}
+	if ((err = ext2fs_extent_open2(fs, ino, (struct ext2_inode *)inode, &h)))
+		return err;
+	while (cur < end) {
+		struct ext2fs_extent ext, left, newex;
+		blk64_t hole_end = end, goal, pblk, plen;
+		int have_left = 0, grow;
 
-/*
- * ext2fs_fallocate (1.47) mis-sizes a hole in front of the file's first
- * extent: it allocates all the way to that extent, whatever the length
- * asked for (a one-block write at block 3 of a file whose data starts at
- * block 256 got 253 blocks, initialized ones for a write, so stale disk
- * contents showed).  That case is handled here by hand: find free runs
- * near the first extent's placement and insert extents for exactly the
- * part of [lblk, lblk+len) before it.  Sets *got to the blocks mapped.
- */
-static int alloc_before_first(struct ngfs *nf, ext2_ino_t ino, struct ext2_inode_large *inode,
-			      blk64_t lblk, blk64_t len, int unwritten, blk64_t *got)
-{
-	ext2_extent_handle_t h;
-	struct ext2fs_extent first, cur, newex;
-	blk64_t goal, pblk, plen, max = unwritten ? EXT_UNINIT_MAX_LEN : EXT_INIT_MAX_LEN;
-	errcode_t err;
-
-	*got = 0;
-	if ((err = ext2fs_extent_open2(nf->fs, ino, (struct ext2_inode *)inode, &h)))
-		return ngfs_errno(nf, err, "allocate", ino);
-	ext2fs_extent_goto2(h, 0, lblk);
-	if (ext2fs_extent_get(h, EXT2_EXTENT_CURRENT, &first) || first.e_lblk <= lblk)
-		goto out;	/* empty tree, or an extent at or left of lblk: library path */
-	if (len > first.e_lblk - lblk)
-		len = first.e_lblk - lblk;
-	goal = first.e_pblk > first.e_lblk - lblk ? first.e_pblk - (first.e_lblk - lblk) :
-						    ext2fs_find_inode_goal(nf->fs, ino,
-							(struct ext2_inode *)inode, lblk);
-	while (*got < len) {
-		blk64_t want = len - *got < max ? len - *got : max;
-
-		if (goal < nf->fs->super->s_first_data_block ||
-		    goal >= ext2fs_blocks_count(nf->fs->super))
-			goal = nf->fs->super->s_first_data_block;
-		if ((err = ext2fs_new_range(nf->fs, 0, goal, want, NULL, &pblk, &plen)))
+		err = ext2fs_extent_goto2(h, 0, cur);
+		if (!err) {		/* mapped already: skip that extent */
+			if ((err = ext2fs_extent_get(h, EXT2_EXTENT_CURRENT, &ext)))
+				break;
+			cur = ext.e_lblk + ext.e_len;
+			continue;
+		}
+		if (err != EXT2_ET_EXTENT_NOT_FOUND)
 			break;
-		newex.e_lblk = lblk + *got;
-		newex.e_pblk = pblk;
-		newex.e_len = plen;
-		newex.e_flags = unwritten ? EXT2_EXTENT_FLAGS_UNINIT : 0;
+		/* In a hole: the handle sits on the left neighbour, or else the right one. */
+		if (!ext2fs_extent_get(h, EXT2_EXTENT_CURRENT, &ext)) {
+			if (ext.e_lblk < cur) {
+				left = ext;
+				have_left = 1;
+				if (!ext2fs_extent_get(h, EXT2_EXTENT_NEXT_LEAF, &ext) &&
+				    ext.e_lblk > cur && ext.e_lblk < hole_end)
+					hole_end = ext.e_lblk;
+			} else if (ext.e_lblk < hole_end) {
+				hole_end = ext.e_lblk;
+			}
+		}
+		if (hole_end - cur < max)
+			max = hole_end - cur;
+		goal = have_left ? left.e_pblk + left.e_len + (cur - left.e_lblk - left.e_len) :
+				   ext2fs_find_inode_goal(fs, ino, (struct ext2_inode *)inode, cur);
+		if (goal < first || goal >= ext2fs_blocks_count(fs->super))
+			goal = first;
+		if ((err = ext2fs_new_range(fs, 0, goal, max, NULL, &pblk, &plen)))
+			break;
 		/* Claim first: an insert that splits a node allocates a block too. */
-		ext2fs_block_alloc_stats_range(nf->fs, pblk, plen, +1);
-		ext2fs_extent_goto2(h, 0, newex.e_lblk);
-		err = ext2fs_extent_get(h, EXT2_EXTENT_CURRENT, &cur);
-		if (!err)
-			err = ext2fs_extent_insert(h, cur.e_lblk > newex.e_lblk ? 0 :
-						   EXT2_EXTENT_INSERT_AFTER, &newex);
+		ext2fs_block_alloc_stats_range(fs, pblk, plen, +1);
+		grow = have_left && left.e_lblk + left.e_len == cur &&
+		       left.e_pblk + left.e_len == pblk &&
+		       (left.e_flags & EXT2_EXTENT_FLAGS_UNINIT) == uninit_flag &&
+		       left.e_len + plen <= (unwritten ? EXT_UNINIT_MAX_LEN : EXT_INIT_MAX_LEN);
+		if (grow) {
+			left.e_len += plen;
+			err = ext2fs_extent_goto2(h, 0, left.e_lblk);
+			if (!err)
+				err = ext2fs_extent_replace(h, 0, &left);
+		} else {
+			int op = EXT2_EXTENT_INSERT_AFTER;
+
+			newex.e_lblk = cur;
+			newex.e_pblk = pblk;
+			newex.e_len = plen;
+			newex.e_flags = uninit_flag;
+			ext2fs_extent_goto2(h, 0, cur);
+			if (!ext2fs_extent_get(h, EXT2_EXTENT_CURRENT, &ext) && ext.e_lblk > cur)
+				op = 0;		/* insert before */
+			err = ext2fs_extent_insert(h, op, &newex);
+		}
 		if (!err)
 			err = ext2fs_extent_fix_parents(h);
+		if (!err)
+			err = ext2fs_iblk_add_blocks(fs, (struct ext2_inode *)inode, plen);
 		if (err) {
-			ext2fs_block_alloc_stats_range(nf->fs, pblk, plen, -1);
+			ext2fs_block_alloc_stats_range(fs, pblk, plen, -1);
 			break;
 		}
-		if ((err = ext2fs_iblk_add_blocks(nf->fs, (struct ext2_inode *)inode, plen)))
-			break;
-		*got += plen;
-		goal = pblk + plen;
+		cur += plen;
+		max = unwritten ? EXT_UNINIT_MAX_LEN : EXT_INIT_MAX_LEN;
 	}
-	nf->dirty = 1;
-out:
 	ext2fs_extent_free(h);
-	return ngfs_errno(nf, err, "allocate", ino);
+	return err;
 }
 
 /*
@@ -372,28 +358,10 @@ int ngfs_fmap_alloc(struct ngfs *nf, ext2_ino_t ino, struct ext2_inode_large *in
 		    blk64_t lblk, blk64_t len, int unwritten)
 {
 	errcode_t err = 0;
-	blk64_t got;
 	int ret;
 
-	if (!unwritten) {
-		if ((ret = extend_left(nf, ino, inode, lblk, len, &got)))
-			return ret;
-		lblk += got;
-		len -= got;
-		if (!len)
-			return ngfs_write_inode(nf, ino, inode);
-	}
 	if (inode->i_flags & EXT4_EXTENTS_FL) {
-		if ((ret = alloc_before_first(nf, ino, inode, lblk, len, unwritten, &got))) {
-			ngfs_write_inode(nf, ino, inode);
-			return ret;
-		}
-		lblk += got;
-		len -= got;
-		if (len)
-			err = ext2fs_fallocate(nf->fs, unwritten ? EXT2_FALLOCATE_FORCE_UNINIT :
-						       EXT2_FALLOCATE_FORCE_INIT,
-					       ino, (struct ext2_inode *)inode, ~0ULL, lblk, len);
+		err = extent_alloc(nf, ino, inode, lblk, len, unwritten);
 	} else if (unwritten) {
 		return EOPNOTSUPP;	/* no unwritten state in block maps */
 	} else {
@@ -510,6 +478,52 @@ static errcode_t free_last_fs_block(struct ngfs *nf, ext2_ino_t ino,
 }
 
 /* Free the blocks of [lblk, lblk+len). */
+/*
+ * Unmap [start, end] of a block-mapped file.  ext2fs_punch (1.47) cannot
+ * do this for a range that ends before EOF: ind_punch hands each lower
+ * level "count - offset" blocks, which wraps around, and a 3-block punch at
+ * block 533 of an ext3 file with 1 KiB blocks freed the rest of that
+ * indirect block's 256.  So the data blocks are unmapped here with one
+ * block walk; indirect blocks left empty stay allocated (valid for
+ * e2fsck), as ext2fs_punch used to the end frees them.
+ */
+struct ind_punch {
+	blk64_t start, end, freed;
+};
+
+static int unmap_ind_block(ext2_filsys fs, blk64_t *blocknr, e2_blkcnt_t blockcnt,
+			   blk64_t ref_blk, int ref_offset, void *priv)
+{
+	struct ind_punch *p = priv;
+
+	(void)ref_blk;
+	(void)ref_offset;
+	if (blockcnt < 0 || (blk64_t)blockcnt < p->start || (blk64_t)blockcnt > p->end)
+		return 0;
+	ext2fs_block_alloc_stats2(fs, *blocknr, -1);
+	*blocknr = 0;
+	p->freed++;
+	return BLOCK_CHANGED;
+}
+
+static errcode_t punch_blockmap_range(struct ngfs *nf, ext2_ino_t ino,
+				      struct ext2_inode_large *inode, blk64_t start, blk64_t end)
+{
+	struct ind_punch p = { .start = start, .end = end };
+	errcode_t err;
+	int ret;
+
+	/* block_iterate works on the on-disk inode: save ours first, reload after. */
+	if ((ret = ngfs_write_inode(nf, ino, inode)))
+		return ret;
+	err = ext2fs_block_iterate3(nf->fs, ino, 0, NULL, unmap_ind_block, &p);
+	if (err)
+		return err;
+	if ((ret = ngfs_read_inode(nf, ino, inode)))
+		return ret;
+	return ext2fs_iblk_sub_blocks(nf->fs, (struct ext2_inode *)inode, p.freed);
+}
+
 int ngfs_fmap_punch(struct ngfs *nf, ext2_ino_t ino, struct ext2_inode_large *inode,
 		    blk64_t lblk, blk64_t len)
 {
@@ -518,10 +532,15 @@ int ngfs_fmap_punch(struct ngfs *nf, ext2_ino_t ino, struct ext2_inode_large *in
 
 	if (!len)
 		return 0;
+	if (!(inode->i_flags & EXT4_EXTENTS_FL) && len != ~0ULL && lblk + len > lblk) {
+		err = punch_blockmap_range(nf, ino, inode, lblk, lblk + len - 1);
+		goto done;
+	}
 	err = free_last_fs_block(nf, ino, inode, lblk, len == ~0ULL ? ~0ULL : lblk + len - 1);
 	if (!err)
 		err = ext2fs_punch(nf->fs, ino, (struct ext2_inode *)inode, NULL, lblk,
 			   len == ~0ULL ? ~0ULL : lblk + len - 1);
+done:
 	nf->dirty = 1;
 	ret = ngfs_write_inode(nf, ino, inode);
 	if (err)

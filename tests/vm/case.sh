@@ -39,7 +39,7 @@ export TOP
 # shellcheck source=tests/lib.sh
 source "$TOP/tests/lib.sh"
 KIND=$1 FSTYPE=$2 OPTS=$3 MODE=$4 EXTRA=${5:-}
-KIT=${IOMAP_KERNEL_KIT:-$TOP/../shared/iomap-kernel}
+KIT=$(ng_iomap_kit)
 SIZE=${VM_SIZE:-1G}
 read -r -a TREES <<< "${VM_TREES-/usr/include/linux /usr/include/x86_64-linux-gnu /usr/include/python3.11}"
 : "${T:?T (scratch directory) is not set; run through tests/run.sh}"
