@@ -132,8 +132,13 @@ int ngfs_iomap_begin(struct ngfs *nf, ext2_ino_t ino, uint64_t pos, uint64_t cou
 	}
 
 	if (is_inline(&inode)) {
-		/* Inline bytes travel by FUSE_READ/WRITE; the mapping is block 0. */
-		if (pos < bs) {
+		/*
+		 * Inline bytes travel by FUSE_READ/WRITE; the mapping is block 0.
+		 * Writeback and write faults cannot use an INLINE mapping (the
+		 * kernel's iomap writeback refuses it): those move the file to
+		 * blocks first, as a write past the inline area does.
+		 */
+		if (pos < bs && !(write && (op & NGFS_IOMAP_BLOCKS))) {
 			m->offset = 0;
 			m->length = bs;
 			m->type = NGFS_IOMAP_INLINE;
@@ -145,7 +150,6 @@ int ngfs_iomap_begin(struct ngfs *nf, ext2_ino_t ino, uint64_t pos, uint64_t cou
 			m->type = NGFS_IOMAP_HOLE;
 			return 0;
 		}
-		/* A write past the inline area: the file moves to blocks first. */
 		if ((err = ngfs_inline_expand(nf, ino, &inode)))
 			return err;
 	}

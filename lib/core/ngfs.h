@@ -282,6 +282,7 @@ struct ngfs_iomap {
 #define NGFS_IOMAP_WRITE	1	/* changes data: holes get allocated */
 #define NGFS_IOMAP_ZERO_ONLY	2	/* zeroing: holes and unwritten may stay */
 #define NGFS_IOMAP_REPORT	4	/* FIEMAP, SEEK_DATA/HOLE: any inode type */
+#define NGFS_IOMAP_BLOCKS	8	/* writeback, page fault, O_DIRECT: no INLINE */
 /* ioend flags */
 #define NGFS_IOEND_UNWRITTEN	1
 #define NGFS_IOEND_APPEND	2

@@ -40,6 +40,7 @@ struct front_config {
 	double attr_timeout;	/* seconds the kernel may cache attributes */
 	double entry_timeout;	/* seconds the kernel may cache names */
 	struct fuse_args args;	/* what goes on to libfuse */
+	int service;		/* --service: mount.safe passes the fds (service.c) */
 };
 
 /* Exit codes, documented in fuse2fs(8). */
@@ -132,6 +133,12 @@ void front_usage(const char *prog);
 
 /* session.c */
 int front_run(struct front_config *cfg);
+
+/* service.c: fuse2fs --service, the sandboxed side of mount.safe */
+int front_service_main(int argc, char **argv);
+int front_service_device(struct front_config *cfg, int *fd, int *writable);
+int front_service_mount(struct front_config *cfg);
+void front_service_ready(void);
 void front_log_counters(struct front *f);
 
 /* ops_ext.c: after a layout change the kernel may have cached */

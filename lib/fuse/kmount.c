@@ -155,7 +155,10 @@ int kmount_options(struct kmount *km, const struct fuse_args *args, const char *
 		snprintf(km->source, sizeof(km->source), "%s", subtype[0] ? subtype : "fuse");
 	snprintf(extra, sizeof(extra), "fd=%d,rootmode=%o,user_id=%u,group_id=%u", km->fd,
 		 S_IFDIR, (unsigned)getuid(), (unsigned)getgid());
-	{
+	/* No device yet (service mode): the helper adds these itself. */
+	if (km->fd < 0)
+		extra[0] = 0;
+	if (extra[0]) {
 		char rest[sizeof(km->data)];
 
 		snprintf(rest, sizeof(rest), "%s", km->data);

@@ -236,6 +236,8 @@ static unsigned int core_op(uint32_t opflags)
 		op |= NGFS_IOMAP_WRITE | NGFS_IOMAP_ZERO_ONLY;
 	if (opflags & NG_IOMAP_OP_REPORT)
 		op |= NGFS_IOMAP_REPORT;
+	if (opflags & (NG_IOMAP_OP_FAULT | NG_IOMAP_OP_DIRECT))
+		op |= NGFS_IOMAP_BLOCKS;
 	return op;
 }
 

@@ -41,6 +41,14 @@ static int open_device(struct front_config *cfg, struct device *dev)
 
 	memset(dev, 0, sizeof(*dev));
 	dev->image_fd = dev->fd = -1;
+	if (cfg->service) {
+		/* mount.safe opened it (O_EXCL); plain fuse, the helper mounts. */
+		int ret = front_service_device(cfg, &fd, &dev->writable);
+
+		if (!ret)
+			dev->image_fd = dev->fd = fd;
+		return ret;
+	}
 	if (cfg->fs.directio)
 		flags |= O_DIRECT;
 	fd = open(cfg->device, flags | (want_rw ? O_RDWR : O_RDONLY));
@@ -307,6 +315,8 @@ static int mount_libfuse_and_serve(struct front_config *cfg, struct front *f,
 		fuse_session_unmount(se);
 		return FRONT_EXIT_RUNTIME;
 	}
+	if (cfg->service)
+		front_service_ready();
 	log_fd = open_logfile();
 	fuse_daemonize(cfg->foreground);
 	redirect_logs(cfg, log_fd);
@@ -449,8 +459,11 @@ int front_run(struct front_config *cfg)
 		goto out_close;
 	if ((ret = build_fuse_args(cfg, f, &dev)))
 		goto out_close;
-	own_mount = geteuid() == 0 && !front_is_dev_fd(cfg->mountpoint);
+	own_mount = !cfg->service && geteuid() == 0 && !front_is_dev_fd(cfg->mountpoint);
 	if (own_mount && (ret = prepare_own_mount(cfg, &km)))
+		goto out_close;
+	/* Before fuse_session_new(), which consumes the mount options. */
+	if (cfg->service && (ret = front_service_mount(cfg)))
 		goto out_close;
 	se = fuse_session_new(&cfg->args, &front_ops, sizeof(front_ops), f);
 	if (!se) {

@@ -53,8 +53,6 @@ command -v qemu-system-x86_64 > /dev/null || ng_skip "qemu-system-x86_64 missing
 command -v xfs_io > /dev/null || ng_skip "xfs_io missing (scripts/install-deps.sh installs xfsprogs)"
 [ -x "$FUSE2FS" ] || ng_skip "daemon $FUSE2FS not built"
 [ -x "$WORKLOAD" ] || ng_skip "workload $WORKLOAD not built (make check builds it)"
-case $T in /tmp/*) ng_skip "scratch directory $T is under /tmp, which the VM cannot see (TESTS_OUT)" ;; esac
-case $(realpath "$FUSE2FS") in /tmp/*) ng_skip "daemon $FUSE2FS is under /tmp, which the VM cannot see" ;; esac
 
 failures=0
 fail() { echo "FAIL: $*" >&2; failures=$((failures + 1)); }
@@ -81,8 +79,23 @@ fi
 
 # ---------------------------------------------------------------- the VM
 ng_log "booting the fuse-iomap kernel: $KIND, $FSTYPE, -o $OPTS, expecting $MODE"
-vmenv=(--env "FUSE2FS=$(realpath "$FUSE2FS")" --env "WORKLOAD=$(realpath "$WORKLOAD")" --env "TOP=$TOP")
-[ -n "$EXTRA" ] && vmenv+=(--env "VM_EXTRA=$TOP/tests/vm/$EXTRA")
+# The guest sees the host read-only, except its own tmpfs on /tmp, and the
+# working directory $O read-write at the same path.  A tree or a build
+# under /tmp (a CI clone) is staged into $O for it.
+GTOP=$TOP GFUSE2FS=$(realpath "$FUSE2FS") GWORKLOAD=$(realpath "$WORKLOAD")
+case "$(realpath "$TOP")|$GFUSE2FS|$GWORKLOAD" in
+/tmp/* | *"|/tmp/"*)
+    GTOP=$O/stage
+    rm -rf "$GTOP"; mkdir -p "$GTOP/tests"
+    cp -a "$TOP/tests/vm" "$TOP/tests/lib.sh" "$GTOP/tests/" &&
+        cp "$GFUSE2FS" "$GTOP/fuse2fs" && cp "$GWORKLOAD" "$GTOP/workload" ||
+        ng_fail "staging the guest's files in $GTOP"
+    GFUSE2FS=$GTOP/fuse2fs GWORKLOAD=$GTOP/workload
+    ng_log "tree under /tmp: guest files staged in $GTOP"
+    ;;
+esac
+vmenv=(--env "FUSE2FS=$GFUSE2FS" --env "WORKLOAD=$GWORKLOAD" --env "TOP=$GTOP")
+[ -n "$EXTRA" ] && vmenv+=(--env "VM_EXTRA=$GTOP/tests/vm/$EXTRA")
 [ -n "${ASAN_OPTIONS:-}" ] && vmenv+=(--env "ASAN_OPTIONS=$ASAN_OPTIONS")
 [ -n "${UBSAN_OPTIONS:-}" ] && vmenv+=(--env "UBSAN_OPTIONS=$UBSAN_OPTIONS")
 vmlimit=$(awk -v s="${NG_TIME_SCALE:-1}" 'BEGIN {printf "%d", 250 * s}')
@@ -91,7 +104,7 @@ t0=$(date +%s)
 # (the build tree included) is visible read-only.
 (cd "$O" && "$KIT/run-in-vm" --disk "$T/ng.img" --disk "$T/ref.img" --timeout "$vmlimit" \
     --append panic_on_warn=1 --log "$T/console.txt" "${vmenv[@]}" -- \
-    bash "$TOP/tests/vm/guest.sh" "$O" "$FSTYPE" "$OPTS" "$MODE" "${TREES[@]}")
+    bash "$GTOP/tests/vm/guest.sh" "$O" "$FSTYPE" "$OPTS" "$MODE" "${TREES[@]}")
 vmrc=$?
 ng_log "VM finished with status $vmrc after $(( $(date +%s) - t0 ))s"
 grep -h 'FAIL:' "$T/console.txt" | sed 's/^/  vm: /' >&2
