@@ -14,7 +14,7 @@
 set -u
 cd "$(dirname "$0")/.." || exit 1
 TOP=$(pwd)
-ASAN_CASES=${TESTS_ASAN_CASES:-"matrix-ext4 tree-usr-include corpus bad-input conformance-ext4 stress-random stress-enospc fuzz-metadata errors-policy"}
+ASAN_CASES=${TESTS_ASAN_CASES:-"matrix-ext4 tree-usr-include corpus bad-input conformance-ext4 stress-random stress-enospc fuzz-metadata errors-policy inline-data alloc-exact sandbox-mount"}
 passed=0 failed=0 skipped=0
 start=$(date +%s)
 
@@ -87,7 +87,7 @@ fi
 if ! { cd "$ASRC" &&
        { [ -x configure ] || autoreconf -fi; } &&
        { [ -f config.status ] || ./configure --enable-asan; } &&
-       make -j2 misc/fuse2fs; } > "$LOGS/build-asan.log" 2>&1; then
+       make -j2 misc/fuse2fs misc/mount.safe; } > "$LOGS/build-asan.log" 2>&1; then
     tail -n 40 "$LOGS/build-asan.log"
     echo "test.sh: asan build failed (log: $LOGS/build-asan.log)"
     failed=$((failed + 1)); finish
@@ -100,7 +100,8 @@ echo "built $ASRC/misc/fuse2fs"
 step "integration cases against the asan build"
 # shellcheck disable=SC2086
 TESTS_ASAN=1 TESTS_OUT=$TOP/tests/out/asan \
-    FUSE2FS=$ASRC/misc/fuse2fs WORKLOAD=$TOP/tests/conformance/workload \
+    FUSE2FS=$ASRC/misc/fuse2fs MOUNT_SAFE=$ASRC/misc/mount.safe \
+    WORKLOAD=$TOP/tests/conformance/workload \
     bash tests/run.sh $ASAN_CASES 2>&1 | tee "$LOGS/check-asan.log"
 count "$LOGS/check-asan.log"
 finish

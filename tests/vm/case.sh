@@ -222,6 +222,9 @@ else
         done
         grep -q "iomap device id [1-9]" "$O/daemon.log" || fail "no 'iomap device id N' in the daemon's log"
         if [ "$EXTRA" = inline.sh ]; then
+            grep -q 'kept' "$O/extra.ng.mmap" 2>/dev/null ||
+                fail "inline: $(cat "$O/extra.ng.mmap" 2>/dev/null || echo 'no mmap result')"
+            ng_log "inline mmap write: ours: $(cat "$O/extra.ng.mmap" 2>/dev/null); kernel ext4: $(cat "$O/extra.ref.mmap" 2>/dev/null)"
             for c in inline_read_bytes inline_write_bytes; do
                 [ "$(cnt $c)" -gt 0 ] 2>/dev/null || fail "counters: $c=$(cnt $c): inline data should go through FUSE_READ/FUSE_WRITE"
             done
