@@ -138,7 +138,7 @@ int front_run(struct front_config *cfg);
 int front_service_main(int argc, char **argv);
 int front_service_device(struct front_config *cfg, int *fd, int *writable);
 int front_service_mount(struct front_config *cfg);
-void front_service_ready(void);
+void front_service_ready(struct front_config *cfg);
 void front_log_counters(struct front *f);
 
 /* ops_ext.c: after a layout change the kernel may have cached */

@@ -152,6 +152,22 @@ static int listen_fd(void)
  */
 static int drop_privileges(void)
 {
+	if (geteuid() == 0) {
+		/*
+		 * The server of a mounted filesystem must not be the OOM
+		 * killer's choice (writeback to it may be what frees memory);
+		 * fuse2fs@.service says OOMScoreAdjust=-1000, by hand we need
+		 * root for it, so before the drop.
+		 */
+		int fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+
+		if (fd >= 0) {
+			if (write(fd, "-1000", 5) != 5)
+				fprintf(stderr, "fuse2fs: --service: oom_score_adj: %s\n",
+					strerror(errno));
+			close(fd);
+		}
+	}
 	if (geteuid() != 0)
 		return prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ? errno : 0;
 #ifdef HAVE_CAPNG
@@ -292,10 +308,16 @@ int front_service_mount(struct front_config *cfg)
 }
 
 /* Serving: tell the helper, and let go of the connection. */
-void front_service_ready(void)
+void front_service_ready(struct front_config *cfg)
 {
 	capture_end();
 	say_bye(0, "mounted");
+#ifdef HAVE_SYSTEMD
+	/* Only Type=notify units listen; elsewhere this does nothing. */
+	sd_notifyf(0, "READY=1\nSTATUS=serving %s", cfg->device);
+#else
+	(void)cfg;
+#endif
 }
 
 int front_service_main(int argc, char **argv)

@@ -316,7 +316,7 @@ static int mount_libfuse_and_serve(struct front_config *cfg, struct front *f,
 		return FRONT_EXIT_RUNTIME;
 	}
 	if (cfg->service)
-		front_service_ready();
+		front_service_ready(cfg);
 	log_fd = open_logfile();
 	fuse_daemonize(cfg->foreground);
 	redirect_logs(cfg, log_fd);
