@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <linux/capability.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <linux/fs.h>
@@ -17,6 +18,28 @@
 #include "fuse/wire_abi.h"
 
 /* ---- FUSE_INIT: which mode this mount runs in ---- */
+
+/*
+ * The RFC kernel grants iomap only to a server holding CAP_SYS_RAWIO when
+ * it processes our INIT reply; without it the mount silently stays
+ * classic.  Decide the same way, so that what we log and count is what
+ * happens (the sandboxed service has no capabilities unless the iomap
+ * drop-in grants this one).  CapEff from /proc: no library needed.
+ */
+static int have_rawio(void)
+{
+	unsigned long long eff = 0;
+	char line[128];
+	FILE *st = fopen("/proc/self/status", "re");
+	int found = 0;
+
+	if (!st)
+		return 1;	/* cannot tell: let the kernel decide */
+	while (!found && fgets(line, sizeof(line), st))
+		found = sscanf(line, "CapEff: %llx", &eff) == 1;
+	fclose(st);
+	return !found || (eff >> CAP_SYS_RAWIO) & 1;
+}
 
 void ext_init_reply(struct front *f, uint32_t offered, uint32_t *flags, uint32_t *flags2,
 		    int *fail)
@@ -31,6 +54,8 @@ void ext_init_reply(struct front *f, uint32_t offered, uint32_t *flags, uint32_t
 		why = "the kernel does not offer iomap";
 	else if (im->why_not)
 		why = im->why_not;
+	else if (!have_rawio())
+		why = "the daemon lacks CAP_SYS_RAWIO, which the kernel requires for iomap";
 	else if (f->cfg->singlethread)
 		why = "iomap needs more than one thread (-s was given)";
 	if (!why) {
