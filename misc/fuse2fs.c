@@ -17,12 +17,6 @@ int main(int argc, char *argv[])
 	ret = front_parse_args(argc, argv, &cfg);
 	if (!ret)
 		ret = front_run(&cfg);
-	fuse_opt_free_args(&cfg.args);
-	free(cfg.device);
-	free(cfg.mountpoint);
-	/* strings libfuse's option parser duplicated for us */
-	free(cfg.errors);
-	free(cfg.lockfile);
-	free(cfg.cache_size);
+	front_config_free(&cfg);
 	return ret;
 }

@@ -129,6 +129,7 @@ static inline int front_is_dev_fd(const char *path)
 
 /* opts.c */
 int front_parse_args(int argc, char **argv, struct front_config *cfg);
+void front_config_free(struct front_config *cfg);
 void front_usage(const char *prog);
 
 /* session.c */

@@ -231,3 +231,14 @@ int front_parse_args(int argc, char **argv, struct front_config *cfg)
 	cfg->fs.acl = cfg->acl;
 	return 0;
 }
+
+/* What parsing allocated (libfuse's option parser duplicated the strings). */
+void front_config_free(struct front_config *cfg)
+{
+	fuse_opt_free_args(&cfg->args);
+	free(cfg->device);
+	free(cfg->mountpoint);
+	free(cfg->errors);
+	free(cfg->lockfile);
+	free(cfg->cache_size);
+}

@@ -351,11 +351,6 @@ int front_service_main(int argc, char **argv)
 		say_bye(ret == FRONT_EXIT_USAGE ? EINVAL : ret == FRONT_EXIT_BADFS ? EUCLEAN :
 			ret ? EIO : ECANCELED, svc.said);
 	capture_end();
-	fuse_opt_free_args(&cfg.args);
-	free(cfg.device);
-	free(cfg.mountpoint);
-	free(cfg.errors);
-	free(cfg.lockfile);
-	free(cfg.cache_size);
+	front_config_free(&cfg);
 	return ret;
 }
