@@ -6,7 +6,8 @@ PKGS="build-essential autoconf automake libtool pkg-config qemu-system-x86 busyb
       libext2fs-dev comerr-dev e2fsprogs
       libfuse3-dev fuse3
       libcap-ng-dev libsystemd-dev
-      acl attr util-linux kmod python3 xfsprogs systemd"
+      acl attr util-linux kmod python3 xfsprogs systemd
+      dpkg-dev debhelper debootstrap systemd-container"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
