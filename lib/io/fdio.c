@@ -1,7 +1,8 @@
 /*
  * fdio: libext2fs io_manager over a caller-owned file descriptor.
  * Written by hand because no packaged io_manager leaves the fd alone
- * (see fdio.h).  Thread-safe: only pread/pwrite, no shared state.
+ * (see fdio.h).  Thread-safe: pread/pwrite, and a small metadata block
+ * cache under its own mutex once the device is O_DIRECT (iomap mode).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -9,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <pthread.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <linux/fs.h>
@@ -17,17 +19,103 @@
 #include "io/fdio.h"
 
 #define FDIO_ALIGN 4096
+#define CACHE_SLOTS 1024	/* blocks; direct-mapped by block number */
+
+/*
+ * Once the device is O_DIRECT (iomap mode) every libext2fs block read is a
+ * device read: an IOMAP_BEGIN on a deep extent tree re-read its index and
+ * leaf blocks each time.  This cache keeps single-block metadata reads.
+ * It is coherent because everything libext2fs writes goes through fdio
+ * (write-through, overlapping slots dropped), and the kernel writes only
+ * file data, which is never read through the cache: file data goes by
+ * fdio_pread(), and a block that becomes metadata again is written by
+ * libext2fs before it is read.
+ */
+struct block_cache {
+	pthread_mutex_t lock;
+	char *mem;			/* CACHE_SLOTS blocks, aligned for O_DIRECT */
+	unsigned long long blk[CACHE_SLOTS];
+	unsigned char valid[CACHE_SLOTS];
+	unsigned int block_size;	/* of the cached blocks; 0: cache off */
+};
 
 struct fdio_private {
 	errcode_t magic;
 	struct fdio_target t;
 	unsigned int align;	/* O_DIRECT granularity: the device's sector */
 	struct struct_io_stats stats;
+	struct block_cache cache;
 };
 
 static struct fdio_private *priv(io_channel ch)
 {
 	return ch->private_data;
+}
+
+/* Drop every cached block that overlaps device bytes [off, off+len). */
+static void cache_forget(struct fdio_private *p, uint64_t off, uint64_t len)
+{
+	struct block_cache *c = &p->cache;
+	unsigned long long first, last, b;
+	unsigned int i;
+
+	if (!c->block_size || !len)
+		return;
+	first = off / c->block_size;
+	last = (off + len - 1) / c->block_size;
+	pthread_mutex_lock(&c->lock);
+	if (last - first >= CACHE_SLOTS) {
+		for (i = 0; i < CACHE_SLOTS; i++)
+			if (c->valid[i] && c->blk[i] >= first && c->blk[i] <= last)
+				c->valid[i] = 0;
+	} else {
+		for (b = first; b <= last; b++)
+			if (c->valid[b % CACHE_SLOTS] && c->blk[b % CACHE_SLOTS] == b)
+				c->valid[b % CACHE_SLOTS] = 0;
+	}
+	pthread_mutex_unlock(&c->lock);
+}
+
+static int cache_get(struct fdio_private *p, unsigned long long blk, void *data)
+{
+	struct block_cache *c = &p->cache;
+	unsigned int i = blk % CACHE_SLOTS;
+	int hit;
+
+	pthread_mutex_lock(&c->lock);
+	hit = c->valid[i] && c->blk[i] == blk;
+	if (hit)
+		memcpy(data, c->mem + (size_t)i * c->block_size, c->block_size);
+	pthread_mutex_unlock(&c->lock);
+	return hit;
+}
+
+static void cache_put(struct fdio_private *p, unsigned long long blk, const void *data)
+{
+	struct block_cache *c = &p->cache;
+	unsigned int i = blk % CACHE_SLOTS;
+
+	pthread_mutex_lock(&c->lock);
+	memcpy(c->mem + (size_t)i * c->block_size, data, c->block_size);
+	c->blk[i] = blk;
+	c->valid[i] = 1;
+	pthread_mutex_unlock(&c->lock);
+}
+
+/* Turn the cache on for BLOCK_SIZE blocks (or off, with 0). */
+static void cache_setup(struct fdio_private *p, unsigned int block_size)
+{
+	struct block_cache *c = &p->cache;
+
+	pthread_mutex_lock(&c->lock);
+	memset(c->valid, 0, sizeof(c->valid));
+	free(c->mem);
+	c->mem = NULL;
+	c->block_size = 0;
+	if (block_size && block_size <= 65536 &&
+	    !posix_memalign((void **)&c->mem, FDIO_ALIGN, (size_t)CACHE_SLOTS * block_size))
+		c->block_size = block_size;
+	pthread_mutex_unlock(&c->lock);
 }
 
 void fdio_name(const struct fdio_target *t, char *buf, size_t len)
@@ -73,8 +161,8 @@ static int raw_io(struct fdio_private *p, int write, void *buf, size_t len,
 }
 
 /* With O_DIRECT, unaligned requests go through an aligned bounce buffer. */
-static int dev_io(struct fdio_private *p, int write, void *buf, size_t len,
-		  uint64_t off)
+static int dev_io_direct(struct fdio_private *p, int write, void *buf, size_t len,
+			 uint64_t off)
 {
 	uint64_t start, end;
 	char *bounce;
@@ -101,6 +189,19 @@ static int dev_io(struct fdio_private *p, int write, void *buf, size_t len,
 	}
 out:
 	free(bounce);
+	return err;
+}
+
+/* Every transfer; a write drops the cached blocks it overlaps (before and after). */
+static int dev_io(struct fdio_private *p, int write, void *buf, size_t len, uint64_t off)
+{
+	int err;
+
+	if (!write)
+		return dev_io_direct(p, 0, buf, len, off);
+	cache_forget(p, off, len);
+	err = dev_io_direct(p, 1, buf, len, off);
+	cache_forget(p, off, len);
 	return err;
 }
 
@@ -142,6 +243,7 @@ int fdio_set_direct(io_channel ch)
 	p->align = ssz;
 	p->t.direct = 1;
 	ch->align = ssz;
+	cache_setup(p, ch->block_size);
 	return 0;
 }
 
@@ -177,6 +279,7 @@ static errcode_t fdio_open(const char *name, int flags, io_channel *channel)
 	p->t.offset = offset;
 	p->t.image_fd = image_fd;
 	p->stats.num_fields = 2;
+	pthread_mutex_init(&p->cache.lock, NULL);
 	ch->magic = EXT2_ET_MAGIC_IO_CHANNEL;
 	ch->manager = fdio_io_manager;
 	ch->block_size = 1024;
@@ -203,6 +306,8 @@ static errcode_t fdio_close(io_channel ch)
 {
 	if (--ch->refcount > 0)
 		return 0;
+	cache_setup(priv(ch), 0);
+	pthread_mutex_destroy(&priv(ch)->cache.lock);
 	free(ch->private_data);
 	free(ch->name);
 	free(ch);
@@ -212,6 +317,8 @@ static errcode_t fdio_close(io_channel ch)
 static errcode_t fdio_set_blksize(io_channel ch, int blksize)
 {
 	ch->block_size = blksize;
+	if (priv(ch)->t.direct)
+		cache_setup(priv(ch), blksize);
 	return 0;
 }
 
@@ -224,9 +331,16 @@ static size_t span(io_channel ch, int count)
 static errcode_t fdio_read_blk64(io_channel ch, unsigned long long block,
 				 int count, void *data)
 {
+	struct fdio_private *p = priv(ch);
 	size_t len = span(ch, count);
-	int err = dev_io(priv(ch), 0, data, len, block * ch->block_size);
+	int one = p->cache.block_size == (unsigned int)ch->block_size && len == (size_t)ch->block_size;
+	int err;
 
+	if (one && cache_get(p, block, data))
+		return 0;
+	err = dev_io(p, 0, data, len, block * ch->block_size);
+	if (!err && one)
+		cache_put(p, block, data);
 	if (err && ch->read_error)
 		return ch->read_error(ch, block, count, data, len, 0, err);
 	return err ? EXT2_ET_SHORT_READ : 0;
@@ -293,6 +407,7 @@ static errcode_t fdio_discard(io_channel ch, unsigned long long block,
 
 	if (!p->t.writable)
 		return EXT2_ET_RO_FILSYS;
+	cache_forget(p, block * ch->block_size, count * ch->block_size);
 	if (fd == p->t.fd && (ch->flags & CHANNEL_FLAGS_BLOCK_DEVICE)) {
 		if (!ioctl(fd, BLKDISCARD, range))
 			return 0;
