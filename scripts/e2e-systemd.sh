@@ -242,6 +242,15 @@ uid=$(awk '/^Uid:/ {print $3}' "/proc/$pid/status")
 [ "$(awk '/^CapEff:/ {print $2}' "/proc/$pid/status")" = 0000000000000000 ] || bad "the server has capabilities"
 [ "$(awk '/^NoNewPrivs:/ {print $2}' "/proc/$pid/status")" = 1 ] || bad "NoNewPrivs is not set"
 [ "$(awk '/^Seccomp:/ {print $2}' "/proc/$pid/status")" = 2 ] || bad "no seccomp filter"
+# No network: its namespace has nothing but lo.  No devices: its /dev has
+# neither the disk it serves nor /dev/fuse (it got both as fds).
+nets=$(awk -F: 'NR > 2 {gsub(/ /, "", $1); printf "%s ", $1}' "/proc/$pid/net/dev")
+echo "server network interfaces: $nets"
+[ "$nets" = "lo " ] || bad "the server sees network interfaces: $nets"
+for d in loop7 fuse loop-control; do
+    [ -e "/proc/$pid/root/dev/$d" ] && bad "the server's /dev has $d"
+done
+echo "server /dev: $(ls "/proc/$pid/root/dev" | tr '\n' ' ')"
 [ "$(systemctl show -P NConnections fuse2fs.socket)" = 1 ] || bad "NConnections is not 1 while mounted"
 t 60 systemd-analyze security --no-pager "$u" > "$R/security.txt" 2>&1
 exposure=$(sed -n 's/.*Overall exposure level for .*: \([0-9.]*\).*/\1/p' "$R/security.txt")
