@@ -12,11 +12,6 @@
 
 #include "core/ngfs.h"
 
-static int is_inline(const struct ext2_inode_large *inode)
-{
-	return inode->i_flags & EXT4_INLINE_DATA_FL;
-}
-
 static uint64_t dev_offset(struct ngfs *nf, const struct ngfs_map *map, uint64_t pos)
 {
 	uint64_t bs = nf->fs->blocksize;
@@ -58,7 +53,7 @@ int ngfs_read(struct ngfs *nf, ext2_ino_t ino, char *buf, size_t len, off_t off,
 		return 0;
 	if (len > size - off)
 		len = size - off;
-	if (is_inline(&inode)) {
+	if (ngfs_inode_inline(&inode)) {
 		err = ngfs_inline_read(nf, ino, &inode, buf, len, off, done);
 		goto out;
 	}
@@ -138,7 +133,7 @@ int ngfs_write(struct ngfs *nf, ext2_ino_t ino, const char *buf, size_t len,
 		return 0;
 
 	/* An inline write that does not fit moves the file to blocks first. */
-	if (is_inline(&inode) &&
+	if (ngfs_inode_inline(&inode) &&
 	    (err = ngfs_inline_write(nf, ino, &inode, buf, len, off, done)))
 		return err;
 	if (!*done && (err = ngfs_write_blocks(nf, ino, &inode, buf, len, off, done)) &&
@@ -241,9 +236,9 @@ int ngfs_truncate(struct ngfs *nf, ext2_ino_t ino, struct ext2_inode_large *inod
 	if (size > nf->max_file_size)
 		return EFBIG;
 	/* Inline files shrink in place; growing past the inode moves them to blocks. */
-	if (is_inline(inode) && (err = ngfs_inline_truncate(nf, ino, inode, size)))
+	if (ngfs_inode_inline(inode) && (err = ngfs_inline_truncate(nf, ino, inode, size)))
 		return err;
-	if (!is_inline(inode) && size < old) {
+	if (!ngfs_inode_inline(inode) && size < old) {
 		if (size % bs && (err = zero_partial(nf, ino, inode, size, bs - size % bs)))
 			return err;
 		if ((err = ngfs_write_inode(nf, ino, inode)) ||
@@ -311,7 +306,7 @@ int ngfs_fallocate(struct ngfs *nf, ext2_ino_t ino, int mode, off_t off, off_t l
 		err = punch_range(nf, ino, &inode, off, end);
 	} else {
 		/* Like the kernel, unwritten extents need an extent-mapped file. */
-		if (!(inode.i_flags & EXT4_EXTENTS_FL))
+		if (!ngfs_inode_extents(&inode))
 			return EOPNOTSUPP;
 		if (mode & FALLOC_FL_ZERO_RANGE) {
 			uint64_t rend = end < size ? end : size;
@@ -348,7 +343,7 @@ int ngfs_seek(struct ngfs *nf, ext2_ino_t ino, off_t off, int whence, off_t *res
 	size = EXT2_I_SIZE(&inode);
 	if (off < 0 || (uint64_t)off >= size)
 		return ENXIO;
-	if (is_inline(&inode)) {
+	if (ngfs_inode_inline(&inode)) {
 		*res = whence == SEEK_DATA ? off : (off_t)size;
 		return 0;
 	}
@@ -407,7 +402,7 @@ int ngfs_bmap(struct ngfs *nf, ext2_ino_t ino, uint64_t lblk, uint64_t *pblk)
 
 	if ((err = ngfs_check_alive(nf)) || (err = ngfs_read_inode(nf, ino, &inode)))
 		return err;
-	if (is_inline(&inode)) {
+	if (ngfs_inode_inline(&inode)) {
 		*pblk = 0;
 		return 0;
 	}
@@ -422,5 +417,5 @@ int ngfs_is_inline(struct ngfs *nf, ext2_ino_t ino)
 {
 	struct ext2_inode_large inode;
 
-	return !ngfs_read_inode(nf, ino, &inode) && is_inline(&inode);
+	return !ngfs_read_inode(nf, ino, &inode) && ngfs_inode_inline(&inode);
 }

@@ -247,7 +247,7 @@ int ngfs_fmap_get(struct ngfs *nf, ext2_ino_t ino, struct ext2_inode_large *inod
 {
 	if (!maxlen)
 		maxlen = 1;
-	if (inode->i_flags & EXT4_EXTENTS_FL)
+	if (ngfs_inode_extents(inode))
 		return fmap_extents(nf, ino, inode, lblk, maxlen, map);
 	return fmap_blockmap(nf, ino, inode, lblk, maxlen, map);
 }
@@ -360,7 +360,7 @@ int ngfs_fmap_alloc(struct ngfs *nf, ext2_ino_t ino, struct ext2_inode_large *in
 	errcode_t err = 0;
 	int ret;
 
-	if (inode->i_flags & EXT4_EXTENTS_FL) {
+	if (ngfs_inode_extents(inode)) {
 		err = extent_alloc(nf, ino, inode, lblk, len, unwritten);
 	} else if (unwritten) {
 		return EOPNOTSUPP;	/* no unwritten state in block maps */
@@ -390,7 +390,7 @@ int ngfs_fmap_mark_written(struct ngfs *nf, ext2_ino_t ino,
 	errcode_t err;
 	int ret;
 
-	if (!(inode->i_flags & EXT4_EXTENTS_FL))
+	if (!ngfs_inode_extents(inode))
 		return 0;
 	err = ext2fs_extent_open2(nf->fs, ino, (struct ext2_inode *)inode, &h);
 	if (err)
@@ -447,7 +447,7 @@ static errcode_t free_last_fs_block(struct ngfs *nf, ext2_ino_t ino,
 	errcode_t err;
 	int found = 0;
 
-	if (!(inode->i_flags & EXT4_EXTENTS_FL))
+	if (!ngfs_inode_extents(inode))
 		return 0;
 	/* Nearly always the last block is free: then no extent maps it. */
 	if (nf->fs->block_map && !ext2fs_test_block_bitmap2(nf->fs->block_map, last))
@@ -532,7 +532,7 @@ int ngfs_fmap_punch(struct ngfs *nf, ext2_ino_t ino, struct ext2_inode_large *in
 
 	if (!len)
 		return 0;
-	if (!(inode->i_flags & EXT4_EXTENTS_FL) && len != ~0ULL && lblk + len > lblk) {
+	if (!ngfs_inode_extents(inode) && len != ~0ULL && lblk + len > lblk) {
 		err = punch_blockmap_range(nf, ino, inode, lblk, lblk + len - 1);
 		goto done;
 	}

@@ -21,17 +21,12 @@
 
 #define INODE_INLINE_BYTES	EXT4_MIN_INLINE_DATA_SIZE	/* i_block */
 
-static int is_inline(const struct ext2_inode_large *inode)
-{
-	return inode->i_flags & EXT4_INLINE_DATA_FL;
-}
-
 /*
  * The file's bytes, zero-filled past i_size, in a buffer of at least
  * @room bytes (and at least the inline area).  Caller frees *out.
  */
 static int inline_load(struct ngfs *nf, ext2_ino_t ino, struct ext2_inode_large *inode,
-		       size_t room, char **out, size_t *area)
+		       size_t room, char **out)
 {
 	uint64_t size = EXT2_I_SIZE(inode);
 	size_t have = 0, len;
@@ -58,7 +53,6 @@ static int inline_load(struct ngfs *nf, ext2_ino_t ino, struct ext2_inode_large 
 	}
 	memset(buf + size, 0, len - size);
 	*out = buf;
-	*area = have;
 	return 0;
 }
 
@@ -87,7 +81,6 @@ int ngfs_inline_read(struct ngfs *nf, ext2_ino_t ino, struct ext2_inode_large *i
 		     char *buf, size_t len, off_t off, size_t *done)
 {
 	uint64_t size = EXT2_I_SIZE(inode);
-	size_t area;
 	char *data;
 	int err;
 
@@ -96,7 +89,7 @@ int ngfs_inline_read(struct ngfs *nf, ext2_ino_t ino, struct ext2_inode_large *i
 		return 0;
 	if (len > size - off)
 		len = size - off;
-	if ((err = inline_load(nf, ino, inode, 0, &data, &area)))
+	if ((err = inline_load(nf, ino, inode, 0, &data)))
 		return err;
 	memcpy(buf, data + off, len);
 	free(data);
@@ -109,7 +102,6 @@ int ngfs_inline_write(struct ngfs *nf, ext2_ino_t ino, struct ext2_inode_large *
 		      const char *buf, size_t len, off_t off, size_t *done)
 {
 	uint64_t size = EXT2_I_SIZE(inode), end = (uint64_t)off + len;
-	size_t area;
 	char *data;
 	errcode_t e;
 	int err;
@@ -118,7 +110,7 @@ int ngfs_inline_write(struct ngfs *nf, ext2_ino_t ino, struct ext2_inode_large *
 	nf->inline_io_calls++;	/* a write to an inline file, even one that moves it */
 	if (end > nf->fs->blocksize)	/* never inline: no need to try */
 		return ngfs_inline_expand(nf, ino, inode);
-	if ((err = inline_load(nf, ino, inode, end, &data, &area)))
+	if ((err = inline_load(nf, ino, inode, end, &data)))
 		return err;
 	memcpy(data + off, buf, len);
 	e = inline_store(nf, ino, inode, data, end > size ? end : size);
@@ -139,14 +131,13 @@ int ngfs_inline_truncate(struct ngfs *nf, ext2_ino_t ino, struct ext2_inode_larg
 			 uint64_t size)
 {
 	uint64_t old = EXT2_I_SIZE(inode);
-	size_t area;
 	char *data;
 	errcode_t e;
 	int err;
 
 	if (size > nf->fs->blocksize)
 		return ngfs_inline_expand(nf, ino, inode);
-	if ((err = inline_load(nf, ino, inode, size, &data, &area)))
+	if ((err = inline_load(nf, ino, inode, size, &data)))
 		return err;
 	/* Bytes past the new size are zero in @data: shrinking clears them. */
 	if (size < old)
@@ -181,16 +172,16 @@ int ngfs_inline_expand(struct ngfs *nf, ext2_ino_t ino, struct ext2_inode_large 
 {
 	uint64_t size = EXT2_I_SIZE(inode), bs = nf->fs->blocksize;
 	blk64_t need = (size + bs - 1) / bs + 1;	/* + a tree block, at worst */
-	size_t area, done = 0;
+	size_t done = 0;
 	errcode_t e;
 	char *data;
 	int err = 0;
 
-	if (!is_inline(inode))
+	if (!ngfs_inode_inline(inode))
 		return 0;
 	if (ngfs_space_grant(nf, need) < need)
 		return ENOSPC;
-	if ((err = inline_load(nf, ino, inode, 0, &data, &area)))
+	if ((err = inline_load(nf, ino, inode, 0, &data)))
 		return err;
 	nf->dirty = 1;
 	if ((e = drop_system_data(nf, ino)) ||

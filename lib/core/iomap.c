@@ -21,16 +21,6 @@
 /* A read or report mapping may run this far past the request (blocks). */
 #define READ_AHEAD_BLOCKS (1ULL << 20)
 
-static int is_inline(const struct ext2_inode_large *inode)
-{
-	return inode->i_flags & EXT4_INLINE_DATA_FL;
-}
-
-static int is_extent(const struct ext2_inode_large *inode)
-{
-	return inode->i_flags & EXT4_EXTENTS_FL;
-}
-
 /* Read the inode a request names; only regular files take data mappings. */
 static int load(struct ngfs *nf, ext2_ino_t ino, struct ext2_inode_large *inode,
 		int report, const char *op)
@@ -91,13 +81,13 @@ static int alloc_hole(struct ngfs *nf, ext2_ino_t ino, struct ext2_inode_large *
 
 	if (!grant)
 		return ENOSPC;
-	if ((err = ngfs_fmap_alloc(nf, ino, inode, lblk, grant, is_extent(inode))))
+	if ((err = ngfs_fmap_alloc(nf, ino, inode, lblk, grant, ngfs_inode_extents(inode))))
 		return err;
 	if ((err = ngfs_fmap_get(nf, ino, inode, lblk, grant, map)))
 		return err;
 	if (map->type == NGFS_MAP_HOLE || map->lblk != lblk)
 		return ngfs_corrupt(nf, "iomap_begin", ino, "allocated blocks are not mapped");
-	if (!is_extent(inode) &&
+	if (!ngfs_inode_extents(inode) &&
 	    (err = fdio_zero(nf->fs->io, nf->opts.offset + map->pblk * bs, map->len * bs)))
 		return ngfs_errno(nf, err, "iomap_begin", ino);
 	return 0;
@@ -131,7 +121,7 @@ int ngfs_iomap_begin(struct ngfs *nf, ext2_ino_t ino, uint64_t pos, uint64_t cou
 			return EPERM;
 	}
 
-	if (is_inline(&inode)) {
+	if (ngfs_inode_inline(&inode)) {
 		/*
 		 * Inline bytes travel by FUSE_READ/WRITE; the mapping is block 0.
 		 * Writeback and write faults cannot use an INLINE mapping (the
@@ -177,7 +167,7 @@ static int trim_past_eof(struct ngfs *nf, ext2_ino_t ino, struct ext2_inode_larg
 {
 	uint64_t bs = nf->fs->blocksize, size = EXT2_I_SIZE(inode);
 
-	if (is_extent(inode) || is_inline(inode))
+	if (ngfs_inode_extents(inode) || ngfs_inode_inline(inode))
 		return 0;	/* unwritten blocks past EOF are valid in extent files */
 	return ngfs_fmap_punch(nf, ino, inode, (size + bs - 1) / bs, ~0ULL);
 }
@@ -251,7 +241,7 @@ int ngfs_iomap_ioend(struct ngfs *nf, ext2_ino_t ino, uint64_t pos, uint32_t wri
 		return err;
 	lblk = pos / bs;
 	len = (end + bs - 1) / bs - lblk;
-	if (!is_inline(&inode) && (err = range_allocated(nf, ino, &inode, lblk, len))) {
+	if (!ngfs_inode_inline(&inode) && (err = range_allocated(nf, ino, &inode, lblk, len))) {
 		if (err == ENODATA) {
 			ngfs_log("%s: inode %u: write completion for offset %llu (+%u), which "
 				 "was never allocated", nf->device, ino, (unsigned long long)pos,

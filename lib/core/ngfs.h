@@ -89,6 +89,16 @@ static inline void ngfs_lock_as(struct ngfs *nf, uid_t uid, gid_t gid)
 }
 static inline void ngfs_unlock(struct ngfs *nf) { pthread_mutex_unlock(&nf->lock); }
 
+/* How an inode keeps its data: in the inode itself, or in an extent tree. */
+static inline int ngfs_inode_inline(const struct ext2_inode_large *inode)
+{
+	return inode->i_flags & EXT4_INLINE_DATA_FL;
+}
+static inline int ngfs_inode_extents(const struct ext2_inode_large *inode)
+{
+	return inode->i_flags & EXT4_EXTENTS_FL;
+}
+
 /* errors.c */
 int ngfs_errno(struct ngfs *nf, errcode_t err, const char *op, ext2_ino_t ino);
 int ngfs_corrupt(struct ngfs *nf, const char *op, ext2_ino_t ino, const char *what);
