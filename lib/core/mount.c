@@ -11,6 +11,7 @@
 #include <et/com_err.h>
 
 #include "core/ngfs.h"
+#include "journal/journal.h"
 
 #ifndef EXT4_FEATURE_INCOMPAT_CASEFOLD
 #define EXT4_FEATURE_INCOMPAT_CASEFOLD 0x20000
@@ -30,7 +31,6 @@
 		     EXT4_FEATURE_INCOMPAT_EA_INODE)
 #define RO_RO_COMPAT (EXT4_FEATURE_RO_COMPAT_QUOTA | EXT4_FEATURE_RO_COMPAT_VERITY | \
 		      EXT4_FEATURE_RO_COMPAT_BIGALLOC | EXT4_FEATURE_RO_COMPAT_SHARED_BLOCKS | \
-		      EXT4_FEATURE_RO_COMPAT_ORPHAN_PRESENT | \
 		      EXT4_FEATURE_RO_COMPAT_PROJECT | EXT4_FEATURE_RO_COMPAT_REPLICA)
 
 static const char *first_feature(int compat_type, uint32_t mask)
@@ -64,7 +64,7 @@ static const char *write_blocker(struct ngfs *nf, char *buf, size_t len)
 	if (sb->s_feature_incompat & RO_INCOMPAT) {
 		uint32_t m = sb->s_feature_incompat & RO_INCOMPAT;
 		if (m & EXT3_FEATURE_INCOMPAT_RECOVER)
-			return "the journal needs recovery (journal replay is not implemented; run e2fsck or mount with the kernel)";
+			return "the journal needs recovery and was not replayed; run e2fsck";
 		snprintf(buf, len, "feature '%s' is not supported for writing",
 			 first_feature(E2P_FEATURE_INCOMPAT, m));
 		return buf;
@@ -81,12 +81,15 @@ static const char *write_blocker(struct ngfs *nf, char *buf, size_t len)
 				       sb->s_feature_ro_compat & ~EXT2_LIB_FEATURE_RO_COMPAT_SUPP));
 		return buf;
 	}
+	if (ext2fs_has_feature_orphan_present(sb) && !ext2fs_has_feature_orphan_file(sb))
+		return "feature 'orphan_present' is set without an orphan file; run e2fsck";
 	if (sb->s_creator_os == EXT2_OS_HURD)
 		return "filesystem was created by GNU Hurd (its inode layout is not supported for writing)";
-	if (sb->s_state & EXT2_ERROR_FS)
-		return "the filesystem has errors recorded; run e2fsck";
-	if (sb->s_last_orphan)
-		return "orphan inodes from an unclean shutdown are pending; run e2fsck";
+	if ((sb->s_state & EXT2_ERROR_FS) && !nf->opts.force_unclean)
+		return "the filesystem has errors recorded; run e2fsck (or mount with -o force_unclean)";
+	/* With a journal, replay has run by now and the kernel keeps VALID_FS set. */
+	if (!(sb->s_state & EXT2_VALID_FS) && !nf->opts.force_unclean)
+		return "the filesystem was not cleanly unmounted; run e2fsck (or mount with -o force_unclean)";
 	if (ext2fs_has_feature_journal(sb) && !sb->s_journal_inum)
 		return "the filesystem has an external journal";
 	return NULL;
@@ -100,6 +103,145 @@ static int open_fs(const struct fdio_target *dev, int flags, ext2_filsys *fs)
 	return ext2fs_open2(name, NULL, flags, 0, 0, fdio_io_manager, fs);
 }
 
+/* Superblock fields the kernel saves across replay (s_error_count .. s_last_error_*). */
+#define SB_ERROR_INFO_OFF 0x194
+#define SB_ERROR_INFO_LEN (0x200 - 0x194)
+
+/*
+ * After a replay (or with only the flag set): clear needs_recovery and keep
+ * the error state the log cannot know about, as e2fsck and the kernel do.
+ */
+static errcode_t finish_recovery(const struct fdio_target *dev, int flags, io_channel wio,
+				 const struct journal_report *rep, int had_error,
+				 const unsigned char *error_info)
+{
+	ext2_filsys fs;
+	errcode_t err = open_fs(dev, flags | EXT2_FLAG_RW, &fs);
+
+	if (err)
+		return err;
+	ext2fs_clear_feature_journal_needs_recovery(fs->super);
+	if (had_error) {
+		fs->super->s_state |= EXT2_ERROR_FS;
+		memcpy((char *)fs->super + SB_ERROR_INFO_OFF, error_info, SB_ERROR_INFO_LEN);
+	}
+	if (rep->recorded_errno)
+		fs->super->s_state |= EXT2_ERROR_FS;
+	if (rep->blocks_bad)	/* a logged block was lost: e2fsck must look */
+		fs->super->s_state &= ~EXT2_VALID_FS;
+	fs->flags |= EXT2_FLAG_MASTER_SB_ONLY;
+	ext2fs_mark_super_dirty(fs);
+	err = ext2fs_flush2(fs, 0);
+	/* The error now lives in the ext4 superblock: let the journal forget it. */
+	if (!err && rep->recorded_errno)
+		err = journal_clear_errno(fs, wio);
+	ext2fs_close_free(&fs);
+	return err;
+}
+
+/*
+ * The journal at mount, by the kernel's rules.  A journal that needs
+ * recovery is replayed whenever the device is writable, also for -o ro
+ * (NGFS_OPEN_NEEDS_WRITE asks the caller for a writable descriptor);
+ * a read-only device is refused; norecovery mounts read-only without
+ * replay and is refused with rw.  A log we cannot replay (fast commits,
+ * external journal, corruption) is left untouched and served read-only.
+ * On return nf->fs is open read-only on the recovered filesystem.
+ */
+static int recover_journal(struct ngfs *nf, const struct fdio_target *dev, int flags,
+			   char *msg, size_t msglen)
+{
+	struct ext2_super_block *sb = nf->fs->super;
+	static char reason[384];
+	unsigned char error_info[SB_ERROR_INFO_LEN];
+	struct journal_report rep;
+	enum journal_state state;
+	char why[256], name[96];
+	io_channel wio;
+	int had_error;
+	errcode_t err;
+
+	if (!ext2fs_has_feature_journal(sb))
+		return NGFS_OPEN_OK;
+	state = journal_probe(nf->fs, &rep, why, sizeof(why));
+	if (!ext2fs_has_feature_journal_needs_recovery(sb)) {
+		if (state == JOURNAL_DIRTY) {
+			nf->ro_reason = "the journal holds transactions but the filesystem is not "
+					"marked as needing recovery; run e2fsck";
+			nf->readonly = 1;
+		} else if (state == JOURNAL_NONE && rep.recorded_errno) {
+			snprintf(reason, sizeof(reason), "the journal recorded error %d from a "
+				 "previous mount; run e2fsck", rep.recorded_errno);
+			nf->ro_reason = reason;
+			nf->readonly = 1;
+		}
+		return NGFS_OPEN_OK;
+	}
+	if (nf->opts.norecovery) {
+		if (!nf->opts.readonly) {
+			snprintf(msg, msglen, "%s: the journal needs recovery and norecovery was "
+				 "given without ro (as the kernel, refused)", nf->device);
+			return NGFS_OPEN_REFUSED;
+		}
+		nf->ro_reason = "the journal needs recovery; norecovery: mounted without replay";
+		nf->readonly = 1;
+		return NGFS_OPEN_OK;
+	}
+	if (state == JOURNAL_UNUSABLE) {
+		snprintf(reason, sizeof(reason), "the journal needs recovery but %s; not replayed, "
+			 "run e2fsck", why);
+		nf->ro_reason = reason;
+		nf->readonly = 1;
+		return NGFS_OPEN_OK;
+	}
+	if (!dev->writable) {
+		if (nf->opts.readonly)
+			return NGFS_OPEN_NEEDS_WRITE;
+		snprintf(msg, msglen, "%s: the journal needs recovery but the device is read-only; "
+			 "mount with -o ro,norecovery to read it without replay", nf->device);
+		return NGFS_OPEN_REFUSED;
+	}
+
+	had_error = !!(sb->s_state & EXT2_ERROR_FS);
+	memcpy(error_info, (char *)sb + SB_ERROR_INFO_OFF, sizeof(error_info));
+	fdio_name(dev, name, sizeof(name));
+	err = fdio_io_manager->open(name, IO_FLAG_RW, &wio);
+	if (!err) {
+		io_channel_set_blksize(wio, nf->fs->blocksize);
+		err = journal_replay(nf->fs, wio, &rep, why, sizeof(why));
+		ext2fs_close_free(&nf->fs);	/* stale now: the log rewrote metadata */
+		if (!err && (err = finish_recovery(dev, flags, wio, &rep, had_error, error_info)))
+			snprintf(why, sizeof(why), "cannot update the superblock: %s",
+				 error_message(err));
+		io_channel_close(wio);
+	} else {
+		snprintf(why, sizeof(why), "%s", error_message(err));
+		ext2fs_close_free(&nf->fs);
+	}
+	if (open_fs(dev, flags, &nf->fs)) {
+		snprintf(msg, msglen, "%s: cannot reopen the filesystem after journal replay",
+			 nf->device);
+		return NGFS_OPEN_BADFS;
+	}
+	if (err) {
+		snprintf(reason, sizeof(reason), "journal replay failed: %s; run e2fsck", why);
+		nf->ro_reason = reason;
+		nf->readonly = 1;
+		return NGFS_OPEN_OK;
+	}
+	if (!rep.transactions)
+		ngfs_log("%s: journal recovered: no committed transaction to replay%s", nf->device,
+			 rep.commit_corrupt ? " (transaction with a corrupt commit dropped)" : "");
+	else
+		ngfs_log("%s: journal replayed: %u transaction(s) %u-%u, %llu block(s) "
+			 "written, %llu revoked%s%s", nf->device, rep.transactions,
+			 rep.first_tid, rep.end_tid - 1, (unsigned long long)rep.blocks_written,
+			 (unsigned long long)rep.blocks_revoked,
+			 rep.blocks_bad ? ", some logged blocks had bad checksums" : "",
+			 rep.commit_corrupt ? ", a later transaction was corrupt and dropped" : "");
+	return NGFS_OPEN_OK;
+}
+
 int ngfs_open(struct ngfs *nf, const struct fdio_target *dev, const char *device,
 	      const struct ngfs_options *opts, char *msg, size_t msglen)
 {
@@ -108,6 +250,7 @@ int ngfs_open(struct ngfs *nf, const struct fdio_target *dev, const char *device
 	static char reason[256];
 	const char *blocker;
 	errcode_t err;
+	int ret;
 
 	static int tables;
 
@@ -117,7 +260,7 @@ int ngfs_open(struct ngfs *nf, const struct fdio_target *dev, const char *device
 	pthread_mutex_init(&nf->lock, NULL);
 	nf->opts = *opts;
 	nf->device = device;
-	nf->readonly = opts->readonly || opts->norecovery || !dev->writable;
+	nf->readonly = opts->readonly || !dev->writable;
 
 	err = open_fs(dev, flags, &nf->fs);
 	if (err == EXT2_ET_UNSUPP_FEATURE || err == EXT2_ET_RO_UNSUPP_FEATURE) {
@@ -125,6 +268,12 @@ int ngfs_open(struct ngfs *nf, const struct fdio_target *dev, const char *device
 		uint32_t bad;
 
 		if (open_fs(dev, flags | EXT2_FLAG_FORCE, &probe) == 0) {
+			if (ext2fs_has_feature_journal_dev(probe->super)) {
+				snprintf(msg, msglen, "%s: an external journal device (feature "
+					 "'journal_dev'), not a filesystem", device);
+				ext2fs_close_free(&probe);
+				return NGFS_OPEN_REFUSED;
+			}
 			bad = probe->super->s_feature_incompat & ~EXT2_LIB_FEATURE_INCOMPAT_SUPP;
 			snprintf(msg, msglen, "%s: unsupported filesystem feature '%s'",
 				 device, bad ? first_feature(E2P_FEATURE_INCOMPAT, bad) :
@@ -152,6 +301,12 @@ int ngfs_open(struct ngfs *nf, const struct fdio_target *dev, const char *device
 		ext2fs_close_free(&nf->fs);
 		return NGFS_OPEN_REFUSED;
 	}
+	ret = recover_journal(nf, dev, flags, msg, msglen);
+	if (ret != NGFS_OPEN_OK) {
+		if (nf->fs)
+			ext2fs_close_free(&nf->fs);
+		return ret;
+	}
 	nf->fs->default_bitmap_type = EXT2FS_BMAP64_RBTREE;
 	if (ngfs_read_inode(nf, EXT2_ROOT_INO, &root) || !LINUX_S_ISDIR(root.i_mode) ||
 	    !root.i_links_count) {
@@ -163,8 +318,6 @@ int ngfs_open(struct ngfs *nf, const struct fdio_target *dev, const char *device
 	if (!nf->readonly && (blocker = write_blocker(nf, reason, sizeof(reason)))) {
 		nf->readonly = 1;
 		nf->ro_reason = blocker;
-	} else if (opts->norecovery && ext2fs_has_feature_journal_needs_recovery(nf->fs->super)) {
-		nf->ro_reason = "the journal needs recovery; norecovery: its contents are ignored";
 	}
 
 	if (!nf->readonly) {
@@ -223,6 +376,15 @@ int ngfs_open(struct ngfs *nf, const struct fdio_target *dev, const char *device
 		snprintf(msg, msglen, "%s: out of memory", device);
 		ext2fs_close_free(&nf->fs);
 		return NGFS_OPEN_BADFS;
+	}
+	/* What an unclean shutdown left half-done: truncates and open unlinked files. */
+	if (!nf->readonly && ngfs_recover_orphans(nf, reason, sizeof(reason))) {
+		/* Half-processed: not clean until e2fsck has looked. */
+		nf->fs->super->s_state |= EXT2_ERROR_FS;
+		ext2fs_mark_super_dirty(nf->fs);
+		ngfs_flush(nf, 1);
+		nf->readonly = 1;
+		nf->ro_reason = reason;
 	}
 	return NGFS_OPEN_OK;
 }

@@ -32,6 +32,7 @@ enum ngfs_errors {
 struct ngfs_options {
 	int readonly;		/* -o ro */
 	int norecovery;		/* -o norecovery / noload */
+	int force_unclean;	/* -o force_unclean: rw despite an unclean state or errors */
 	int acl;		/* POSIX ACLs (inherited on create, kept on chmod) */
 	int minixdf;		/* statfs without metadata overhead */
 	int dirsync;		/* flush after every directory change */
@@ -113,6 +114,7 @@ enum ngfs_open_result {
 	NGFS_OPEN_OK = 0,
 	NGFS_OPEN_BADFS = 2,	/* unreadable, not ext2/3/4, bad superblock */
 	NGFS_OPEN_REFUSED = 3,	/* a feature we cannot serve at all */
+	NGFS_OPEN_NEEDS_WRITE = 100,	/* -o ro, the journal needs replay: open the device rw */
 };
 int ngfs_open(struct ngfs *nf, const struct fdio_target *dev, const char *device,
 	      const struct ngfs_options *opts, char *msg, size_t msglen);
@@ -163,6 +165,10 @@ void ngfs_node_release(struct ngfs *nf, ext2_ino_t ino);
 int ngfs_drop_link(struct ngfs *nf, ext2_ino_t ino, struct ext2_inode_large *inode);
 int ngfs_check_freeable(struct ngfs *nf, ext2_ino_t ino);
 int ngfs_release_orphans(struct ngfs *nf);
+int ngfs_free_inode(struct ngfs *nf, ext2_ino_t ino);
+
+/* orphan.c: orphans an unclean shutdown left (list and orphan file) */
+int ngfs_recover_orphans(struct ngfs *nf, char *why, size_t len);
 void ngfs_nodes_free(struct ngfs *nf);
 
 /* dcache.c: name maps of large directories */

@@ -114,7 +114,7 @@ static errcode_t drop_xattrs(struct ngfs *nf, ext2_ino_t ino)
 }
 
 /* Give back the blocks, xattrs and inode of an inode without links. */
-static int free_inode(struct ngfs *nf, ext2_ino_t ino)
+int ngfs_free_inode(struct ngfs *nf, ext2_ino_t ino)
 {
 	struct ext2_inode_large inode;
 	errcode_t err;
@@ -188,7 +188,7 @@ static void node_maybe_release(struct ngfs *nf, struct ngfs_node *node)
 	if (node->nlookup || node->nopen)
 		return;
 	/* Free first: if that fails the inode stays on the orphan list for e2fsck. */
-	if (node->orphan && !nf->readonly && !free_inode(nf, node->ino))
+	if (node->orphan && !nf->readonly && !ngfs_free_inode(nf, node->ino))
 		orphan_remove(nf, node);
 	if (!node->orphan)
 		node_unhash(nf, node);
@@ -265,7 +265,7 @@ int ngfs_drop_link(struct ngfs *nf, ext2_ino_t ino, struct ext2_inode_large *ino
 		return orphan_add(nf, node, inode);
 	{
 		int err = ngfs_write_inode(nf, ino, inode);
-		return err ? err : free_inode(nf, ino);
+		return err ? err : ngfs_free_inode(nf, ino);
 	}
 }
 
@@ -276,7 +276,7 @@ int ngfs_release_orphans(struct ngfs *nf)
 
 	while (nf->orphans) {
 		struct ngfs_node *n = nf->orphans;
-		int err = free_inode(nf, n->ino);
+		int err = ngfs_free_inode(nf, n->ino);
 		if (!err)
 			err = orphan_remove(nf, n);
 		if (err && !ret)

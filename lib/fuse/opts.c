@@ -30,6 +30,7 @@ static const struct fuse_opt front_opts[] = {
 	OPT("noacl", acl, 0),
 	OPT("norecovery", fs.norecovery, 1),
 	OPT("noload", fs.norecovery, 1),
+	OPT("force_unclean", fs.force_unclean, 1),
 	OPT("errors=%s", errors, 0),
 	OPT("offset=%lu", fs.offset, 0),
 	OPT("minixdf", fs.minixdf, 1),
@@ -78,7 +79,8 @@ void front_usage(const char *prog)
 	       "    kernel                  allow_other,default_permissions,acl\n"
 	       "    acl / noacl             POSIX ACLs, enforced by the kernel (default acl)\n"
 	       "    fakeroot                no permission checks (implies nosuid,nodev)\n"
-	       "    norecovery / noload     ignore the journal; implies ro\n"
+	       "    norecovery / noload     do not replay the journal (one that needs it: ro only)\n"
+	       "    force_unclean           read-write although not cleanly unmounted or errors\n"
 	       "    errors=continue|remount-ro|panic   on corruption (default: superblock)\n"
 	       "    offset=BYTES            filesystem starts at this byte offset\n"
 	       "    minixdf / bsddf         statfs counts metadata / excludes it (default)\n"
@@ -218,8 +220,6 @@ int front_parse_args(int argc, char **argv, struct front_config *cfg)
 		fprintf(stderr, "fuse2fs: attr_timeout and entry_timeout cannot be negative\n");
 		return FRONT_EXIT_USAGE;
 	}
-	if (cfg->fs.norecovery)
-		cfg->fs.readonly = 1;
 	if (cfg->kernel && cfg->acl < 0)
 		cfg->acl = 1;
 	if (cfg->acl < 0)

@@ -423,6 +423,35 @@ static int mount_own_and_serve(struct front_config *cfg, struct front *f,
 	return sa.ret;
 }
 
+/*
+ * -o ro of a filesystem whose journal needs replay: as the kernel, replay
+ * if the device can be written (opened read-write for that), then serve
+ * read-only; a device that cannot be written is refused.
+ */
+static int reopen_for_replay(struct front_config *cfg, struct front *f, struct device *dev,
+			     struct fdio_target *target, char *msg, size_t len)
+{
+	int ret;
+
+	if (!cfg->service) {	/* the service gets the one descriptor mount.safe opened */
+		close_device(dev);
+		cfg->fs.readonly = 0;
+		ret = open_device(cfg, dev);
+		cfg->fs.readonly = 1;
+		if (ret)
+			return ret;
+	}
+	if (!dev->writable) {
+		snprintf(msg, len, "%s: the journal needs recovery but the device is read-only; "
+			 "mount with -o ro,norecovery to read it without replay", cfg->device);
+		return NGFS_OPEN_REFUSED;
+	}
+	target->fd = dev->fd;
+	target->writable = 1;
+	target->image_fd = dev->fd != dev->image_fd ? dev->image_fd : -1;
+	return ngfs_open(&f->nf, target, cfg->device, &cfg->fs, msg, len);
+}
+
 int front_run(struct front_config *cfg)
 {
 	struct fdio_target target;
@@ -448,6 +477,8 @@ int front_run(struct front_config *cfg)
 	target.offset = cfg->fs.offset;
 	target.image_fd = dev.fd != dev.image_fd ? dev.image_fd : -1;
 	ret = ngfs_open(&f->nf, &target, cfg->device, &cfg->fs, msg, sizeof(msg));
+	if (ret == NGFS_OPEN_NEEDS_WRITE)
+		ret = reopen_for_replay(cfg, f, &dev, &target, msg, sizeof(msg));
 	if (ret) {
 		fprintf(stderr, "fuse2fs: %s\n", msg);
 		goto out;
