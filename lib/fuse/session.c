@@ -18,6 +18,7 @@
 #include <unistd.h>
 #include <sys/file.h>
 #include <sys/ioctl.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 
 #include "fuse/front.h"
@@ -70,6 +71,21 @@ static int open_device(struct front_config *cfg, struct device *dev)
 		return FRONT_EXIT_BADFS;
 	}
 	if (S_ISBLK(st.st_mode)) {
+		int ro = 0;
+
+		/* A read-only block device (BLKROSET, losetup -r) opens O_RDWR fine. */
+		if (want_rw && ioctl(fd, BLKROGET, &ro) == 0 && ro) {
+			int rfd = open(cfg->device, flags | O_RDONLY);
+			if (rfd < 0) {
+				fprintf(stderr, "fuse2fs: %s: %s\n", cfg->device, strerror(errno));
+				return FRONT_EXIT_BADFS;
+			}
+			close(fd);
+			dev->image_fd = dev->fd = fd = rfd;
+			dev->writable = want_rw = 0;
+			fprintf(stderr, "fuse2fs: %s: device is write-protected, mounting read-only\n",
+				cfg->device);
+		}
 		/* Busy check only: fuseblk's own exclusive claim guards the mount. */
 		int x = open(cfg->device, O_RDONLY | O_EXCL | O_CLOEXEC);
 		if (x < 0 && errno == EBUSY) {
