@@ -92,6 +92,11 @@ static const char *write_blocker(struct ngfs *nf, char *buf, size_t len)
 		return "the filesystem was not cleanly unmounted; run e2fsck (or mount with -o force_unclean)";
 	if (ext2fs_has_feature_journal(sb) && !sb->s_journal_inum)
 		return "the filesystem has an external journal";
+	if (ext2fs_has_feature_journal(sb) && sb->s_journal_inum >= EXT2_FIRST_INODE(sb)) {
+		snprintf(buf, len, "the journal is inode %u, a file the directory tree can reach "
+			 "(early ext3 layout): writing could destroy it", sb->s_journal_inum);
+		return buf;
+	}
 	return NULL;
 }
 
@@ -154,7 +159,7 @@ static int recover_journal(struct ngfs *nf, const struct fdio_target *dev, int f
 	struct ext2_super_block *sb = nf->fs->super;
 	static char reason[384];
 	unsigned char error_info[SB_ERROR_INFO_LEN];
-	struct journal_report rep;
+	struct journal_report rep, after;
 	enum journal_state state;
 	char why[256], name[96];
 	io_channel wio;
@@ -168,6 +173,11 @@ static int recover_journal(struct ngfs *nf, const struct fdio_target *dev, int f
 		if (state == JOURNAL_DIRTY) {
 			nf->ro_reason = "the journal holds transactions but the filesystem is not "
 					"marked as needing recovery; run e2fsck";
+			nf->readonly = 1;
+		} else if (state == JOURNAL_UNUSABLE) {
+			/* The kernel would not mount it at all. */
+			snprintf(reason, sizeof(reason), "the journal is damaged (%s); run e2fsck", why);
+			nf->ro_reason = reason;
 			nf->readonly = 1;
 		} else if (state == JOURNAL_NONE && rep.recorded_errno) {
 			snprintf(reason, sizeof(reason), "the journal recorded error %d from a "
@@ -228,6 +238,13 @@ static int recover_journal(struct ngfs *nf, const struct fdio_target *dev, int f
 		nf->ro_reason = reason;
 		nf->readonly = 1;
 		return NGFS_OPEN_OK;
+	}
+	/* The log may have rewritten the journal inode itself. */
+	if (journal_probe(nf->fs, &after, why, sizeof(why)) == JOURNAL_UNUSABLE) {
+		snprintf(reason, sizeof(reason), "the journal was replayed but is damaged now (%s); "
+			 "run e2fsck", why);
+		nf->ro_reason = reason;
+		nf->readonly = 1;
 	}
 	if (!rep.transactions)
 		ngfs_log("%s: journal recovered: no committed transaction to replay%s", nf->device,

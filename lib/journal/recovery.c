@@ -85,6 +85,50 @@ static int map_block(ext2_filsys fs, blk64_t *blocknr, e2_blkcnt_t blockcnt,
 	return 0;
 }
 
+/* The inode the journal lives in passes e2fsck's checks. */
+static int journal_inode_ok(struct journal *j, const struct ext2_inode *inode)
+{
+	uint64_t blocks = EXT2_I_SIZE(inode) / j->bs;
+
+	return inode->i_links_count && LINUX_S_ISREG(inode->i_mode) &&
+	       blocks >= JBD2_MIN_JOURNAL_BLOCKS && blocks <= (1U << 30);
+}
+
+/*
+ * The superblock's copy of the journal inode's block map (s_jnl_blocks),
+ * for a journal inode that is damaged: e2fsck falls back to it as well.
+ * Handed to libext2fs through its read_inode hook while mapping.
+ */
+static struct ext2_inode backup_inode;
+static ext2_ino_t backup_ino;
+
+static errcode_t read_backup_inode(ext2_filsys fs, ext2_ino_t ino, struct ext2_inode *inode)
+{
+	(void)fs;
+	if (ino != backup_ino)
+		return EXT2_ET_CALLBACK_NOTHANDLED;
+	*inode = backup_inode;
+	return 0;
+}
+
+static int backup_journal_inode(struct journal *j, struct ext2_inode *inode)
+{
+	struct ext2_super_block *sb = j->fs->super;
+	struct ext3_extent_header *eh = (struct ext3_extent_header *)inode->i_block;
+
+	if (sb->s_jnl_backup_type != EXT3_JNL_BACKUP_BLOCKS)
+		return -1;
+	memset(inode, 0, sizeof(*inode));
+	memcpy(inode->i_block, sb->s_jnl_blocks, sizeof(inode->i_block));
+	inode->i_size_high = sb->s_jnl_blocks[15];
+	inode->i_size = sb->s_jnl_blocks[16];
+	inode->i_links_count = 1;
+	inode->i_mode = LINUX_S_IFREG | 0600;
+	if (ext2fs_le16_to_cpu(eh->eh_magic) == EXT3_EXT_MAGIC)
+		inode->i_flags |= EXT4_EXTENTS_FL;
+	return journal_inode_ok(j, inode) ? 0 : -1;
+}
+
 /* The journal is inode s_journal_inum: map every block, no holes allowed. */
 static int map_journal(struct journal *j, char *why, size_t len)
 {
@@ -92,27 +136,34 @@ static int map_journal(struct journal *j, char *why, size_t len)
 	ext2_ino_t ino = fs->super->s_journal_inum;
 	struct ext2_inode inode;
 	struct map_walk w = { .j = j, .fs_blocks = ext2fs_blocks_count(fs->super) };
-	uint64_t size;
+	errcode_t (*saved_hook)(ext2_filsys, ext2_ino_t, struct ext2_inode *) = fs->read_inode;
+	errcode_t err;
 	uint32_t i;
 
-	if (!ino || ino > fs->super->s_inodes_count || ext2fs_read_inode(fs, ino, &inode)) {
-		snprintf(why, len, "the journal inode %u cannot be read", ino);
+	if (!ino || ino > fs->super->s_inodes_count) {
+		snprintf(why, len, "the journal inode number %u is invalid", ino);
 		return -1;
 	}
-	size = EXT2_I_SIZE(&inode);
-	if (!inode.i_links_count || !LINUX_S_ISREG(inode.i_mode) ||
-	    size / j->bs < JBD2_MIN_JOURNAL_BLOCKS || size / j->bs > (1U << 30)) {
-		snprintf(why, len, "the journal inode %u is damaged", ino);
-		return -1;
+	if (ext2fs_read_inode(fs, ino, &inode) || !journal_inode_ok(j, &inode)) {
+		if (backup_journal_inode(j, &inode)) {
+			snprintf(why, len, "the journal inode %u is damaged", ino);
+			return -1;
+		}
+		backup_inode = inode;
+		backup_ino = ino;
+		fs->read_inode = read_backup_inode;
 	}
-	j->nblocks = size / j->bs;
+	j->nblocks = EXT2_I_SIZE(&inode) / j->bs;
 	j->map = calloc(j->nblocks, sizeof(*j->map));
 	if (!j->map) {
+		fs->read_inode = saved_hook;
 		snprintf(why, len, "out of memory for the journal map");
 		return -1;
 	}
-	if (ext2fs_block_iterate3(fs, ino, BLOCK_FLAG_READ_ONLY | BLOCK_FLAG_DATA_ONLY,
-				  NULL, map_block, &w) || w.bad) {
+	err = ext2fs_block_iterate3(fs, ino, BLOCK_FLAG_READ_ONLY | BLOCK_FLAG_DATA_ONLY,
+				    NULL, map_block, &w);
+	fs->read_inode = saved_hook;
+	if (err || w.bad) {
 		snprintf(why, len, "the journal inode %u maps blocks outside the filesystem", ino);
 		return -1;
 	}
