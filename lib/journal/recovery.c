@@ -39,8 +39,10 @@ struct journal {
 	ext2_filsys fs;
 	io_channel io;			/* reads; writes too in replay */
 	unsigned int bs;
-	blk64_t *map;			/* journal block -> device block */
-	uint32_t nblocks;		/* journal blocks mapped */
+	ext2_ino_t ino;			/* the journal inode */
+	struct ext2_inode inode;	/* (or its backup in the superblock) */
+	uint32_t nblocks;		/* journal blocks in the inode */
+	blk64_t sb_pblk;		/* where the journal superblock is */
 	unsigned char *jsb;		/* journal block 0 */
 	uint32_t maxlen, first, last, start, sequence;
 	uint32_t compat, incompat;
@@ -56,33 +58,10 @@ struct journal {
 
 static void journal_free(struct journal *j)
 {
-	free(j->map);
 	free(j->jsb);
 	free(j->buf);
 	free(j->data);
 	free(j->rv);
-}
-
-struct map_walk {
-	struct journal *j;
-	blk64_t fs_blocks;
-	int bad;
-};
-
-static int map_block(ext2_filsys fs, blk64_t *blocknr, e2_blkcnt_t blockcnt,
-		     blk64_t ref_blk, int ref_offset, void *priv)
-{
-	struct map_walk *w = priv;
-
-	(void)fs, (void)ref_blk, (void)ref_offset;
-	if (blockcnt < 0 || (uint64_t)blockcnt >= w->j->nblocks)
-		return 0;
-	if (*blocknr < fs->super->s_first_data_block || *blocknr >= w->fs_blocks) {
-		w->bad = 1;
-		return BLOCK_ABORT;
-	}
-	w->j->map[blockcnt] = *blocknr;
-	return 0;
 }
 
 /* The inode the journal lives in passes e2fsck's checks. */
@@ -97,20 +76,7 @@ static int journal_inode_ok(struct journal *j, const struct ext2_inode *inode)
 /*
  * The superblock's copy of the journal inode's block map (s_jnl_blocks),
  * for a journal inode that is damaged: e2fsck falls back to it as well.
- * Handed to libext2fs through its read_inode hook while mapping.
  */
-static struct ext2_inode backup_inode;
-static ext2_ino_t backup_ino;
-
-static errcode_t read_backup_inode(ext2_filsys fs, ext2_ino_t ino, struct ext2_inode *inode)
-{
-	(void)fs;
-	if (ino != backup_ino)
-		return EXT2_ET_CALLBACK_NOTHANDLED;
-	*inode = backup_inode;
-	return 0;
-}
-
 static int backup_journal_inode(struct journal *j, struct ext2_inode *inode)
 {
 	struct ext2_super_block *sb = j->fs->super;
@@ -129,57 +95,41 @@ static int backup_journal_inode(struct journal *j, struct ext2_inode *inode)
 	return journal_inode_ok(j, inode) ? 0 : -1;
 }
 
-/* The journal is inode s_journal_inum: map every block, no holes allowed. */
-static int map_journal(struct journal *j, char *why, size_t len)
+/*
+ * The journal is inode s_journal_inum.  Its blocks are mapped one at a
+ * time when read (read_log): a hostile i_size costs nothing that way.
+ */
+static int journal_inode(struct journal *j, char *why, size_t len)
 {
 	ext2_filsys fs = j->fs;
-	ext2_ino_t ino = fs->super->s_journal_inum;
-	struct ext2_inode inode;
-	struct map_walk w = { .j = j, .fs_blocks = ext2fs_blocks_count(fs->super) };
-	errcode_t (*saved_hook)(ext2_filsys, ext2_ino_t, struct ext2_inode *) = fs->read_inode;
-	errcode_t err;
-	uint32_t i;
 
-	if (!ino || ino > fs->super->s_inodes_count) {
-		snprintf(why, len, "the journal inode number %u is invalid", ino);
+	j->ino = fs->super->s_journal_inum;
+	if (!j->ino || j->ino > fs->super->s_inodes_count) {
+		snprintf(why, len, "the journal inode number %u is invalid", j->ino);
 		return -1;
 	}
-	if (ext2fs_read_inode(fs, ino, &inode) || !journal_inode_ok(j, &inode)) {
-		if (backup_journal_inode(j, &inode)) {
-			snprintf(why, len, "the journal inode %u is damaged", ino);
-			return -1;
-		}
-		backup_inode = inode;
-		backup_ino = ino;
-		fs->read_inode = read_backup_inode;
-	}
-	j->nblocks = EXT2_I_SIZE(&inode) / j->bs;
-	j->map = calloc(j->nblocks, sizeof(*j->map));
-	if (!j->map) {
-		fs->read_inode = saved_hook;
-		snprintf(why, len, "out of memory for the journal map");
+	if ((ext2fs_read_inode(fs, j->ino, &j->inode) || !journal_inode_ok(j, &j->inode)) &&
+	    backup_journal_inode(j, &j->inode)) {
+		snprintf(why, len, "the journal inode %u is damaged", j->ino);
 		return -1;
 	}
-	err = ext2fs_block_iterate3(fs, ino, BLOCK_FLAG_READ_ONLY | BLOCK_FLAG_DATA_ONLY,
-				    NULL, map_block, &w);
-	fs->read_inode = saved_hook;
-	if (err || w.bad) {
-		snprintf(why, len, "the journal inode %u maps blocks outside the filesystem", ino);
-		return -1;
-	}
-	for (i = 0; i < j->nblocks; i++)
-		if (!j->map[i]) {
-			snprintf(why, len, "the journal inode %u has a hole at block %u", ino, i);
-			return -1;
-		}
+	j->nblocks = EXT2_I_SIZE(&j->inode) / j->bs;
 	return 0;
 }
 
+/* Journal block JBLK: where the journal inode maps it, inside the filesystem. */
 static errcode_t read_log(struct journal *j, uint32_t jblk, unsigned char *buf)
 {
-	if (jblk >= j->nblocks)
+	blk64_t pblk = 0;
+
+	if (jblk >= j->nblocks || ext2fs_bmap2(j->fs, j->ino, &j->inode, NULL, 0, jblk, NULL,
+					      &pblk))
 		return EXT2_ET_BAD_BLOCK_NUM;
-	return io_channel_read_blk64(j->io, j->map[jblk], 1, buf);
+	if (pblk < j->fs->super->s_first_data_block || pblk >= ext2fs_blocks_count(j->fs->super))
+		return EXT2_ET_BAD_BLOCK_NUM;	/* a hole, or outside the filesystem */
+	if (jblk == 0)
+		j->sb_pblk = pblk;
+	return io_channel_read_blk64(j->io, pblk, 1, buf);
 }
 
 static uint32_t wrap(struct journal *j, uint32_t blk)
@@ -400,8 +350,13 @@ static errcode_t pass_scan(struct journal *j, struct journal_report *rep, char *
 		uint64_t commit_time;
 		int type;
 
-		if (++steps > log_size || read_log(j, blk, j->buf))
+		if (++steps > log_size)
 			break;	/* a log longer than the journal is not a log */
+		if (read_log(j, blk, j->buf)) {
+			snprintf(why, len, "journal block %u cannot be read (a hole in the journal "
+				 "inode, or outside the filesystem)", blk);
+			return EIO;
+		}
 		blk = wrap(j, blk + 1);
 		type = block_type(j, j->buf, tid);
 		if (type == JBD2_DESCRIPTOR) {
@@ -638,7 +593,7 @@ static int journal_load(struct journal *j, ext2_filsys fs, io_channel io, char *
 		snprintf(why, len, "the journal is on an external device, which is not supported");
 		return -1;
 	}
-	if (map_journal(j, why, len) || load_superblock(j, why, len))
+	if (journal_inode(j, why, len) || load_superblock(j, why, len))
 		return -1;
 	return 0;
 }
@@ -704,7 +659,7 @@ static errcode_t write_superblock(struct journal *j, io_channel wio)
 {
 	if (j->csum >= 2)
 		jbd2_put_be32(j->jsb + JSB_CHECKSUM, jsb_checksum(j->jsb));
-	return io_channel_write_blk64(wio, j->map[0], 1, j->jsb);
+	return io_channel_write_blk64(wio, j->sb_pblk, 1, j->jsb);
 }
 
 errcode_t journal_replay(ext2_filsys fs, io_channel wio, struct journal_report *rep,
