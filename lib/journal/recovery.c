@@ -481,9 +481,16 @@ static errcode_t pass_walk(struct journal *j, io_channel wio, struct journal_rep
 	uint32_t tid = j->sequence, blk = j->start;
 	blk64_t fs_blocks = ext2fs_blocks_count(j->fs->super);
 	unsigned int rec = (j->incompat & JBD2_INCOMPAT_64BIT) ? 8 : 4;
+	uint64_t steps = 0, log_size = j->last - j->first;
 
 	while (tid != j->end) {
 		int type;
+
+		/* PASS_SCAN ended within one turn of the log; so must this walk. */
+		if (++steps > log_size) {
+			snprintf(why, len, "the journal changed during replay");
+			return EIO;
+		}
 
 		if (read_log(j, blk, j->buf)) {
 			snprintf(why, len, "journal block %u cannot be read", blk);
