@@ -103,8 +103,16 @@ static int open_device(struct front_config *cfg, struct device *dev)
 		fprintf(stderr, "fuse2fs: %s: not a block device or an image file\n", cfg->device);
 		return FRONT_EXIT_BADFS;
 	}
-	/* One daemon per image; the lock is held until everything is written. */
-	if (flock(fd, (want_rw ? LOCK_EX : LOCK_SH) | LOCK_NB) < 0) {
+	/*
+	 * One daemon per image; the lock is held until everything is written.
+	 * A daemon whose umount just returned drops it a moment later (after
+	 * DESTROY): give it 2 s before calling the image busy.
+	 */
+	for (int i = 0; flock(fd, (want_rw ? LOCK_EX : LOCK_SH) | LOCK_NB) < 0; i++) {
+		if (errno == EWOULDBLOCK && i < 40) {
+			usleep(50000);
+			continue;
+		}
 		fprintf(stderr, "fuse2fs: %s: image is in use by another process\n", cfg->device);
 		return FRONT_EXIT_BADFS;
 	}
