@@ -81,7 +81,7 @@ int mountpoint_open(const struct caller *c, const char *path)
 {
 	struct statfs sfs;
 	struct stat st;
-	int fd, err;
+	int fd, err, cwd;
 
 	/* Resolved once, as the caller: they can name only what they can reach. */
 	fd = caller_open(c, path, O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -91,7 +91,17 @@ int mountpoint_open(const struct caller *c, const char *path)
 	}
 	if (c->root)
 		return fd;	/* root decides for itself, as with mount(8) */
-	/* fusermount3's model: work in the directory itself from now on. */
+	/*
+	 * fusermount3's model: the checks are made from inside the directory
+	 * itself; then back, so that a relative device path means what the
+	 * caller meant.
+	 */
+	cwd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (cwd < 0) {
+		msg("the current directory: %s", strerror(errno));
+		close(fd);
+		return -1;
+	}
 	caller_fs_creds(c, 1);
 	err = fchdir(fd) < 0 ? errno : 0;
 	caller_fs_creds(c, 0);
@@ -118,8 +128,14 @@ int mountpoint_open(const struct caller *c, const char *path)
 		    path, (unsigned long)sfs.f_type);
 		goto refuse;
 	}
+	if (fchdir(cwd) < 0) {
+		msg("back to the current directory: %s", strerror(errno));
+		goto refuse;
+	}
+	close(cwd);
 	return fd;
 refuse:
+	close(cwd);
 	close(fd);
 	return -1;
 }

@@ -232,7 +232,7 @@ static int drop_privileges(void)
 				strerror(err ? err : errno));
 			return EPERM;
 		}
-	} else if (getuid() != 0 && getegid() != 0 && getgid() != 0) {
+	} else if (getuid() != 0) {
 		keep = permitted_caps() & (1ULL << CAP_SYS_RAWIO);
 	}
 	if ((err = drop_caps(keep))) {
