@@ -594,7 +594,7 @@ static int run(struct request *rq)
 {
 	static struct ngsb_msg m;
 	char data[NGSB_OPTS_MAX];
-	int sock, dev = -1, target = -1, fuse_fd = -1, mfd = -1, rw = 0, err;
+	int sock, dev = -1, target = -1, fuse_fd = -1, mfd = -1, rw = 0, err, serr;
 
 	if (!rq->who.root && rq->set.mount_max >= 0) {
 		int n = fuse_mount_count();
@@ -662,7 +662,9 @@ reply:
 		m.error = err;
 	else
 		m.fd = fuse_fd;
-	if (!send_msg(sock, &m) && !err && !(err = recv_msg(rq, sock, NGSB_BYE, &m)) && m.error)
+	if ((serr = send_msg(sock, &m)) && !err)
+		err = serr;	/* the server is gone: the mount would be dead */
+	else if (!err && !(err = recv_msg(rq, sock, NGSB_BYE, &m)) && m.error)
 		err = m.error;
 	if (err && mfd >= 0) {
 		/* The server gave up after we mounted: take our dead mount away. */

@@ -9,6 +9,7 @@
 #   MODE: silent       accept and never answer
 #         mount        play along up to the mount, then BYE {error, text}
 #         bye-early    BYE {error, text} right after HELLO
+#         hangup       hang up right after asking for the mount
 #   keys: fstype= data= text= error= delay= (seconds before the last BYE)
 import os, socket, struct, sys, time, array
 
@@ -72,6 +73,9 @@ def main():
                 log.write('device fd\n')
             held += fds
             conn.send(packet(MOUNT, struct.pack('<Q', 0) + strings(fstype, data)))
+            if mode == 'hangup':
+                pass                  # gone before the helper has mounted
+                continue
             typ, fds = recv(conn, log)                      # FUSE_DEV
             if fds:
                 log.write('fuse fd\n')
