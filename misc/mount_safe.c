@@ -9,10 +9,14 @@
  * The server, which parses the untrusted image, only ever gets fds.
  *
  * Callers: root; or, when installed setuid root, a user who can open the
- * device read-write and write to the mountpoint (fusermount's rules).
+ * device read-write and write to the mountpoint, under fusermount3's rules
+ * (safe_mountpoint.c).  For a setuid run nothing the caller controls
+ * chooses the server: the socket and the timeout are compiled in or come
+ * from a root-owned configuration file, never from the environment.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,26 +30,38 @@
 #include <sys/un.h>
 
 #include "sandbox/proto.h"
+#include "safe_mountpoint.h"
 
-#define DEFAULT_SOCKET	"/run/fuse2fs/safe.sock"
+#ifndef SAFE_SOCKET		/* configure --with-safe-socket= */
+#define SAFE_SOCKET	"/run/fuse2fs/safe.sock"
+#endif
+#ifndef SAFE_CONF		/* configure --with-safe-conf= */
+#define SAFE_CONF	"/etc/fuse2fs/safe.conf"
+#endif
 #define DEFAULT_TIMEOUT	30	/* seconds */
+#define MAX_TIMEOUT	3600
+#define DEFAULT_MOUNT_MAX 1000	/* FUSE mounts before users are refused (fusermount3's) */
 #define EXIT_USAGE	1	/* mount(8)'s helper conventions */
 #define EXIT_MOUNTFAIL	32
+
+struct settings {
+	char socket[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	int timeout_ms;
+	long mount_max;		/* -1: no limit */
+};
 
 struct request {
 	const char *source, *target, *subtype;
 	char options[NGSB_OPTS_MAX];	/* for the server */
 	unsigned long flags;		/* MS_* the caller asked for */
 	int readonly, verbose, fake;
-	uid_t uid;
-	gid_t gid;
-	int root;
-	int timeout_ms;
+	struct caller who;
+	struct settings set;
 };
 
 static const char *prog = "mount.safe";
 
-static void __attribute__((format(printf, 1, 2))) msg(const char *fmt, ...)
+void msg(const char *fmt, ...)
 {
 	va_list ap;
 
@@ -61,6 +77,153 @@ static int usage(void)
 	fprintf(stderr, "usage: %s DEVICE MOUNTPOINT [-o OPTIONS] [-t safe.ext4] [-n] [-v]\n",
 		prog);
 	return EXIT_USAGE;
+}
+
+/*
+ * A string from the server, fit for a terminal: only printable ASCII
+ * survives (no escape sequences, no newlines, no C1 controls).
+ */
+static const char *clean(const char *s, char *buf, size_t size)
+{
+	size_t i;
+
+	for (i = 0; s[i] && i + 1 < size; i++)
+		buf[i] = s[i] >= 0x20 && s[i] < 0x7f ? s[i] : '?';
+	buf[i] = 0;
+	return buf;
+}
+
+/* Seconds, 1..MAX_TIMEOUT, the whole string a decimal number; -1 if not. */
+static int parse_timeout(const char *t)
+{
+	unsigned long v;
+	char *end;
+
+	if (!t || *t < '0' || *t > '9')
+		return -1;
+	errno = 0;
+	v = strtoul(t, &end, 10);
+	if (errno || *end || v < 1 || v > MAX_TIMEOUT)
+		return -1;
+	return (int)v * 1000;
+}
+
+static int set_socket(struct settings *set, const char *path, const char *from)
+{
+	if (path[0] != '/' || strlen(path) >= sizeof(set->socket)) {
+		msg("%s: socket path must be absolute and shorter than %zu bytes", from,
+		    sizeof(set->socket));
+		return -1;
+	}
+	strcpy(set->socket, path);
+	return 0;
+}
+
+/*
+ * SAFE_CONF: "socket = PATH", "timeout = SECONDS", "mount_max = N" (-1:
+ * no limit), '#' comments.  Read only when owned by root and writable by
+ * no one else; anything it does not understand refuses the mount.
+ */
+static int read_config(struct settings *set)
+{
+	char line[512];
+	struct stat st;
+	int fd, n = 0, err = 0;
+	FILE *f;
+
+	fd = open(SAFE_CONF, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0 && errno == ENOENT)
+		return 0;
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		msg("%s: %s", SAFE_CONF, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	if (!S_ISREG(st.st_mode) || st.st_uid != 0 || (st.st_mode & 022)) {
+		msg("%s: ignored and refusing to mount: not a regular file owned by root "
+		    "and writable only by root", SAFE_CONF);
+		close(fd);
+		return -1;
+	}
+	if (!(f = fdopen(fd, "r"))) {
+		close(fd);
+		return -1;
+	}
+	while (!err && fgets(line, sizeof(line), f)) {
+		char key[32], val[256], extra;
+		char *hash = strchr(line, '#');
+		long v;
+
+		n++;
+		if (hash)
+			*hash = 0;
+		if (sscanf(line, " %c", &extra) != 1)
+			continue;	/* blank */
+		if (sscanf(line, " %31[a-z_] = %255s %c", key, val, &extra) != 2) {
+			err = -1;
+		} else if (!strcmp(key, "socket")) {
+			err = set_socket(set, val, SAFE_CONF);
+		} else if (!strcmp(key, "timeout")) {
+			set->timeout_ms = parse_timeout(val);
+			err = set->timeout_ms < 0 ? -1 : 0;
+		} else if (!strcmp(key, "mount_max")) {
+			char *end;
+
+			errno = 0;
+			v = strtol(val, &end, 10);
+			err = errno || *end || v < -1 ? -1 : 0;
+			set->mount_max = v;
+		} else {
+			err = -1;
+		}
+		if (err)
+			msg("%s, line %d: not understood (socket = PATH, timeout = 1..%d, "
+			    "mount_max = N)", SAFE_CONF, n, MAX_TIMEOUT);
+	}
+	fclose(f);
+	return err;
+}
+
+/* The configuration; the environment counts only for a caller who is root. */
+static int settings(struct settings *set, int root)
+{
+	const char *sock = root ? getenv("FUSE2FS_SAFE_SOCKET") : NULL;
+	const char *tmo = root ? getenv("FUSE2FS_SAFE_TIMEOUT") : NULL;
+
+	strcpy(set->socket, SAFE_SOCKET);
+	set->timeout_ms = DEFAULT_TIMEOUT * 1000;
+	set->mount_max = DEFAULT_MOUNT_MAX;
+	if (read_config(set))
+		return -1;
+	if (sock && *sock && set_socket(set, sock, "FUSE2FS_SAFE_SOCKET"))
+		return -1;
+	if (tmo && *tmo) {
+		set->timeout_ms = parse_timeout(tmo);
+		if (set->timeout_ms < 0) {
+			msg("FUSE2FS_SAFE_TIMEOUT=%s: not a number of seconds in 1..%d", tmo,
+			    MAX_TIMEOUT);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/*
+ * A setuid program starts with whatever fds its caller left open: close
+ * them (nothing may leak to the server or into the mount), and make sure
+ * 0-2 exist, so that no file we open becomes someone's stderr.
+ */
+static void sanitize_fds(void)
+{
+	int fd;
+
+	if (close_range(3, ~0U, 0) < 0)
+		for (fd = 3; fd < 1024; fd++)
+			close(fd);
+	for (fd = 0; fd < 3; fd++)
+		if (fcntl(fd, F_GETFD) < 0 && open("/dev/null", O_RDWR) != fd)
+			_exit(EXIT_USAGE);
 }
 
 static int append_opt(char *buf, size_t size, const char *opt)
@@ -178,39 +341,34 @@ static int parse_args(int argc, char **argv, struct request *rq)
 	return 0;
 }
 
-/* Run as the caller for opens that authorize (a setuid helper). */
-static void as_caller(const struct request *rq, int on)
-{
-	if (rq->root)
-		return;
-	setfsuid(on ? rq->uid : 0);
-	setfsgid(on ? rq->gid : 0);
-}
-
+/*
+ * The service socket, connected as root: it is root's (mode 0600), and a
+ * user reaches the service only through this program.  For a setuid run
+ * the listener must be root's too.
+ */
 static int connect_service(const struct request *rq)
 {
-	const char *path = getenv("FUSE2FS_SAFE_SOCKET");
+	const char *path = rq->set.socket;
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	int sock, err;
+	struct ucred peer;
+	socklen_t len = sizeof(peer);
+	int sock;
 
-	if (!path || !*path)
-		path = DEFAULT_SOCKET;
-	if (strlen(path) >= sizeof(sa.sun_path)) {
-		msg("socket path %s is too long", path);
-		return -1;
-	}
 	strcpy(sa.sun_path, path);
 	sock = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
 	if (sock < 0) {
 		msg("socket: %s", strerror(errno));
 		return -1;
 	}
-	as_caller(rq, 1);
-	err = connect(sock, (struct sockaddr *)&sa, sizeof(sa)) < 0 ? errno : 0;
-	as_caller(rq, 0);
-	if (err) {
+	if (connect(sock, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
 		msg("cannot reach the fuse2fs service at %s: %s (is fuse2fs.socket running? "
-		    "systemctl enable --now fuse2fs.socket)", path, strerror(err));
+		    "systemctl enable --now fuse2fs.socket)", path, strerror(errno));
+		close(sock);
+		return -1;
+	}
+	if (!rq->who.root && (getsockopt(sock, SOL_SOCKET, SO_PEERCRED, &peer, &len) < 0 ||
+			      peer.uid != 0)) {
+		msg("the socket %s is not root's: refusing to talk to it", path);
 		close(sock);
 		return -1;
 	}
@@ -231,8 +389,8 @@ static int open_device(const struct request *rq, int want_rw, int *opened_rw)
 	struct stat st;
 
 	want_rw = want_rw && !rq->readonly;
-	as_caller(rq, 1);
-	if (!rq->root && !want_rw) {
+	caller_fs_creds(&rq->who, 1);
+	if (!rq->who.root && !want_rw) {
 		/* Users mount only what they could write, even read-only. */
 		fd = open(rq->source, flags | O_RDWR);
 		if (fd >= 0)
@@ -242,12 +400,12 @@ static int open_device(const struct request *rq, int want_rw, int *opened_rw)
 	}
 	if (fd >= 0)
 		fd = open(rq->source, flags | (want_rw ? O_RDWR : O_RDONLY));
-	if (fd < 0 && rq->root && want_rw && (errno == EROFS || errno == EACCES)) {
+	if (fd < 0 && rq->who.root && want_rw && (errno == EROFS || errno == EACCES)) {
 		fd = open(rq->source, flags | O_RDONLY);	/* write-protected */
 		want_rw = 0;
 	}
 	err = errno;
-	as_caller(rq, 0);
+	caller_fs_creds(&rq->who, 0);
 	if (fd < 0) {
 		msg("%s: %s", rq->source, err == EBUSY ? "device is busy (mounted or in use)" :
 		    strerror(err));
@@ -269,19 +427,22 @@ static int open_device(const struct request *rq, int want_rw, int *opened_rw)
 }
 
 /*
- * The server's MOUNT request, checked: a fuse type for our subtype, and
- * only the data options a FUSE mount of ours uses.  Root decides
- * allow_other; the identity options are ours, not the server's.
+ * The server's MOUNT request, checked: a plain fuse mount (the subtype is
+ * ours, from -t), and only the data options a FUSE mount of ours uses.
+ * Root decides allow_other; the identity options are ours, not the
+ * server's.  Whatever of it we print is cleaned first.
  */
 static int check_mount(const struct request *rq, struct ngsb_msg *m, char *data, size_t size)
 {
 	static const char *allowed[] = { "default_permissions", "allow_other", "max_read=" };
-	char *copy, *o, *save = NULL;
+	const char *type = m->u.mount.fstype;
+	char *copy, *o, *save = NULL, shown[NGSB_OPTS_MAX];
 	size_t i;
 	int ok = 1;
 
-	if (strncmp(m->u.mount.fstype, "fuse.", 5) || strncmp(m->u.mount.fstype + 5, "ext", 3)) {
-		msg("the server asked for a mount of type %s: refused", m->u.mount.fstype);
+	if (strcmp(type, "fuse") && strncmp(type, "fuse.", 5)) {
+		msg("the server asked for a mount of type %s: refused",
+		    clean(type, shown, sizeof(shown)));
 		return EPERM;
 	}
 	data[0] = 0;
@@ -296,8 +457,9 @@ static int check_mount(const struct request *rq, struct ngsb_msg *m, char *data,
 							 !strcmp(o, allowed[i]);
 		}
 		if (!ok)
-			msg("the server asked for mount option \"%s\": refused", o);
-		else if (!strcmp(o, "allow_other") && !rq->root)
+			msg("the server asked for mount option \"%s\": refused",
+			    clean(o, shown, sizeof(shown)));
+		else if (!strcmp(o, "allow_other") && !rq->who.root)
 			continue;	/* users get their own mount only */
 		else if (append_opt(data, size, o))
 			ok = 0;
@@ -323,18 +485,21 @@ static unsigned int attr_flags(unsigned long ms)
 	return a;
 }
 
-/* fsopen/fsconfig/fsmount/move_mount onto the pinned mountpoint. */
-static int mount_new_api(const struct request *rq, int target, const char *fstype,
-			 const char *data, unsigned long ms)
+/*
+ * fsopen/fsconfig/fsmount/move_mount onto the pinned mountpoint.  *MFD
+ * keeps the new mount's root, the one handle we unmount it by.
+ */
+static int mount_new_api(const struct request *rq, int target, const char *data,
+			 unsigned long ms, int *mfdp)
 {
-	int fsfd, mfd, err = 0;
+	int fsfd, mfd = -1, err = 0;
 	char *copy, *o, *save = NULL;
 
 	fsfd = fsopen("fuse", FSOPEN_CLOEXEC);
 	if (fsfd < 0)
 		return errno;
 	if (fsconfig(fsfd, FSCONFIG_SET_STRING, "source", rq->source, 0) < 0 ||
-	    fsconfig(fsfd, FSCONFIG_SET_STRING, "subtype", fstype + 5, 0) < 0)
+	    fsconfig(fsfd, FSCONFIG_SET_STRING, "subtype", rq->subtype, 0) < 0)
 		err = errno;
 	copy = strdup(data);
 	for (o = copy ? strtok_r(copy, ",", &save) : NULL; o && !err;
@@ -366,28 +531,33 @@ static int mount_new_api(const struct request *rq, int target, const char *fstyp
 		else if (move_mount(mfd, "", target, "",
 				    MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
 			err = errno;
-		if (mfd >= 0)
+		if (err && mfd >= 0)
 			close(mfd);
+		else
+			*mfdp = mfd;
 	}
 	close(fsfd);
 	return err;
 }
 
-static int do_mount(const struct request *rq, int target, int fuse_fd, const char *fstype,
-		    const char *opts, unsigned long ms)
+/*
+ * Only the new mount API: with mount(2) we would have no handle on the
+ * mount to take it away by, only a path.  (Linux 5.2 and later.)
+ */
+static int do_mount(const struct request *rq, int target, int fuse_fd, const char *opts,
+		    unsigned long ms, int *mfd)
 {
-	char data[NGSB_OPTS_MAX + 128], where[64];
+	char data[NGSB_OPTS_MAX + 128];
 	int err;
 
 	snprintf(data, sizeof(data), "fd=%d,rootmode=%o,user_id=%u,group_id=%u%s%s", fuse_fd,
-		 S_IFDIR, (unsigned)rq->uid, (unsigned)rq->gid, opts[0] ? "," : "", opts);
+		 S_IFDIR, (unsigned)rq->who.uid, (unsigned)rq->who.gid, opts[0] ? "," : "",
+		 opts);
 	ms |= MS_NOSUID | MS_NODEV;
-	err = mount_new_api(rq, target, fstype, data, ms);
-	if (err != ENOSYS)
-		return err;
-	/* Kernels before 5.2: mount(2) on the pinned directory. */
-	snprintf(where, sizeof(where), "/proc/self/fd/%d", target);
-	return mount(rq->source, where, fstype, ms, data) < 0 ? errno : 0;
+	err = mount_new_api(rq, target, data, ms, mfd);
+	if (err == ENOSYS)
+		msg("this kernel has no fsopen(2) (Linux 5.2 or later is needed)");
+	return err;
 }
 
 static int send_msg(int sock, struct ngsb_msg *m)
@@ -403,20 +573,20 @@ static int send_msg(int sock, struct ngsb_msg *m)
 static int recv_msg(const struct request *rq, int sock, uint32_t type, struct ngsb_msg *m)
 {
 	char why[NGSB_TEXT_MAX + 64];
-	int err = ngsb_expect(sock, type, m, rq->timeout_ms, why, sizeof(why));
+	int err = ngsb_expect(sock, type, m, rq->set.timeout_ms, why, sizeof(why));
 
 	if (!err)
 		return 0;
 	if (err == ETIMEDOUT)
 		msg("the fuse2fs service did not answer within %d s (waiting for %s)",
-		    rq->timeout_ms / 1000, ngsb_type_name(type));
+		    rq->set.timeout_ms / 1000, ngsb_type_name(type));
 	else if (err == ECONNRESET)
 		msg("the fuse2fs service hung up (waiting for %s); see its log "
 		    "(journalctl -u 'fuse2fs@*')", ngsb_type_name(type));
 	else if (err == EPROTO)
 		msg("the fuse2fs service sent a bad message: %s", why);
 	else
-		msg("%s", why);	/* the server's own words (BYE) */
+		msg("%s", why);	/* the server's own words (BYE), cleaned by ngsb_expect */
 	return err;
 }
 
@@ -424,27 +594,29 @@ static int run(struct request *rq)
 {
 	static struct ngsb_msg m;
 	char data[NGSB_OPTS_MAX];
-	int sock, dev = -1, target = -1, fuse_fd = -1, mounted = 0, rw = 0, err;
+	int sock, dev = -1, target = -1, fuse_fd = -1, mfd = -1, rw = 0, err, serr;
 
-	target = open(rq->target, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (target < 0) {
-		msg("mountpoint %s: %s", rq->target, strerror(errno));
+	if (!rq->who.root && rq->set.mount_max >= 0) {
+		int n = fuse_mount_count();
+
+		if (n < 0 || n >= rq->set.mount_max) {
+			msg("too many FUSE mounts (%d; mount_max = %ld in %s)", n,
+			    rq->set.mount_max, SAFE_CONF);
+			return EXIT_MOUNTFAIL;
+		}
+	}
+	target = mountpoint_open(&rq->who, rq->target);
+	if (target < 0)
 		return EXIT_MOUNTFAIL;
-	}
-	if (!rq->root && access(rq->target, W_OK) < 0) {
-		msg("mountpoint %s: you cannot write to it", rq->target);
-		close(target);
-		return EXIT_USAGE;
-	}
 	if ((sock = connect_service(rq)) < 0) {
 		close(target);
 		return EXIT_MOUNTFAIL;
 	}
 	ngsb_init(&m, NGSB_HELLO);
 	m.u.hello.min_version = m.u.hello.max_version = NGSB_VERSION;
-	m.u.hello.flags = rq->root ? NGSB_HELLO_ROOT : 0;
-	m.u.hello.uid = rq->uid;
-	m.u.hello.gid = rq->gid;
+	m.u.hello.flags = rq->who.root ? NGSB_HELLO_ROOT : 0;
+	m.u.hello.uid = rq->who.uid;
+	m.u.hello.gid = rq->who.gid;
 	if ((err = send_msg(sock, &m)) || (err = recv_msg(rq, sock, NGSB_HELLO_REPLY, &m)))
 		goto out;
 	ngsb_init(&m, NGSB_ARGS);
@@ -467,7 +639,8 @@ static int run(struct request *rq)
 		goto reply;
 	if (!rw)
 		m.u.mount.ms_flags |= MS_RDONLY;
-	fuse_fd = open("/dev/fuse", O_RDWR | O_CLOEXEC);
+	/* As the caller: a user who may not open /dev/fuse gets no connection. */
+	fuse_fd = caller_open(&rq->who, "/dev/fuse", O_RDWR | O_CLOEXEC);
 	if (fuse_fd < 0) {
 		err = errno;
 		msg("/dev/fuse: %s", strerror(err));
@@ -477,29 +650,35 @@ static int run(struct request *rq)
 		err = ECANCELED;
 		goto reply;
 	}
-	err = do_mount(rq, target, fuse_fd, m.u.mount.fstype, data,
+	err = do_mount(rq, target, fuse_fd, data,
 		       (m.u.mount.ms_flags & (MS_RDONLY | MS_NOEXEC | MS_NOATIME | MS_NODIRATIME |
 					     MS_RELATIME | MS_STRICTATIME | MS_SYNCHRONOUS |
-					     MS_DIRSYNC | MS_LAZYTIME)) | rq->flags);
+					     MS_DIRSYNC | MS_LAZYTIME)) | rq->flags, &mfd);
 	if (err)
 		msg("cannot mount %s on %s: %s", rq->source, rq->target, strerror(err));
-	mounted = !err;
 reply:
 	ngsb_init(&m, NGSB_FUSE_DEV);
 	if (err)
 		m.error = err;
 	else
 		m.fd = fuse_fd;
-	if (!send_msg(sock, &m) && !err && !(err = recv_msg(rq, sock, NGSB_BYE, &m)) && m.error)
+	if ((serr = send_msg(sock, &m)) && !err)
+		err = serr;	/* the server is gone: the mount would be dead */
+	else if (!err && !(err = recv_msg(rq, sock, NGSB_BYE, &m)) && m.error)
 		err = m.error;
-	if (err && mounted) {
-		/* The server gave up after we mounted: take the dead mount away. */
-		umount2(rq->target, MNT_DETACH | UMOUNT_NOFOLLOW);
-		mounted = 0;
+	if (err && mfd >= 0) {
+		/* The server gave up after we mounted: take our dead mount away. */
+		int uerr = unmount_pinned(mfd);
+
+		if (uerr)
+			msg("cannot take away the failed mount on %s: %s", rq->target,
+			    strerror(uerr));
 	}
 	if (!err && rq->verbose)
 		msg("%s mounted on %s (sandboxed fuse2fs)", rq->source, rq->target);
 out:
+	if (mfd >= 0)
+		close(mfd);
 	if (fuse_fd >= 0)
 		close(fuse_fd);
 	if (dev >= 0)
@@ -514,20 +693,21 @@ out:
 int main(int argc, char **argv)
 {
 	struct request rq = { .subtype = "ext4" };
-	const char *t = getenv("FUSE2FS_SAFE_TIMEOUT");
 
-	if (argc > 0 && strrchr(argv[0], '/'))
+	sanitize_fds();
+	if (argc > 0 && argv[0] && strrchr(argv[0], '/'))
 		prog = strrchr(argv[0], '/') + 1;
 	if (parse_args(argc, argv, &rq))
 		return usage();
-	rq.uid = getuid();
-	rq.gid = getgid();
-	rq.root = rq.uid == 0;
-	if (!rq.root && geteuid() != 0) {
+	rq.who.uid = getuid();
+	rq.who.gid = getgid();
+	rq.who.root = rq.who.uid == 0;
+	if (!rq.who.root && geteuid() != 0) {
 		msg("only root may mount (or install %s setuid root to let users mount devices "
 		    "they can write)", prog);
 		return EXIT_USAGE;
 	}
-	rq.timeout_ms = (t && atoi(t) > 0 ? atoi(t) : DEFAULT_TIMEOUT) * 1000;
+	if (settings(&rq.set, rq.who.root))
+		return EXIT_USAGE;
 	return run(&rq);
 }

@@ -259,6 +259,22 @@ static int recover_journal(struct ngfs *nf, const struct fdio_target *dev, int f
 	return NGFS_OPEN_OK;
 }
 
+/*
+ * As kernel ext4: a filesystem that claims more blocks than its device
+ * holds is refused (its block numbers would reach past the device).
+ */
+static int fits_device(ext2_filsys fs, const char *device, char *msg, size_t msglen)
+{
+	uint64_t have = fdio_size(fs->io), blocks = ext2fs_blocks_count(fs->super);
+
+	if (blocks <= have / fs->blocksize)
+		return 1;
+	snprintf(msg, msglen, "%s: bad geometry: the filesystem has %llu blocks of %u bytes, "
+		 "the device only %llu bytes", device, (unsigned long long)blocks,
+		 fs->blocksize, (unsigned long long)have);
+	return 0;
+}
+
 int ngfs_open(struct ngfs *nf, const struct fdio_target *dev, const char *device,
 	      const struct ngfs_options *opts, char *msg, size_t msglen)
 {
@@ -309,6 +325,10 @@ int ngfs_open(struct ngfs *nf, const struct fdio_target *dev, const char *device
 		else
 			snprintf(msg, msglen, "%s: cannot open filesystem: %s", device,
 				 error_message(err));
+		return NGFS_OPEN_BADFS;
+	}
+	if (!fits_device(nf->fs, device, msg, msglen)) {
+		ext2fs_close_free(&nf->fs);
 		return NGFS_OPEN_BADFS;
 	}
 	if (nf->fs->super->s_feature_incompat & REFUSE_INCOMPAT) {

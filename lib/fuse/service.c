@@ -23,11 +23,10 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <linux/capability.h>
 #ifdef HAVE_SYSTEMD
 #include <systemd/sd-daemon.h>
-#endif
-#ifdef HAVE_CAPNG
-#include <cap-ng.h>
 #endif
 
 #include "fuse/front.h"
@@ -146,13 +145,83 @@ static int listen_fd(void)
 }
 
 /*
- * Started by hand or by a test as root: nothing needs privilege any more
- * (the helper opens and mounts), so become nobody with no capabilities.
- * Under systemd, DynamicUser already did this; a unit that grants
- * CAP_SYS_RAWIO for iomap (the documented drop-in) keeps it.
+ * Drop every capability but those in KEEP: the bounding set (when we may,
+ * that is while we hold CAP_SETPCAP), the ambient and inheritable sets,
+ * then the permitted and effective ones.  Hand-written over capget/capset
+ * because libcap-ng cannot keep one capability of a non-root process
+ * without also needing CAP_SETPCAP for the bounding set.
+ */
+static int drop_bounding(uint64_t keep)
+{
+	int c, r;
+
+	for (c = 0; (r = prctl(PR_CAPBSET_READ, c, 0, 0, 0)) >= 0; c++)
+		if (r == 1 && !((keep >> c) & 1) && prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0 &&
+		    errno != EPERM)
+			return errno;
+	return 0;
+}
+
+static int drop_caps(uint64_t keep)
+{
+	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct data[2];
+	uint64_t prm, eff, inh;
+	int c, err;
+
+	if ((err = drop_bounding(keep)))
+		return err;
+	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
+		return errno;
+	if (syscall(SYS_capget, &hdr, data) < 0)
+		return errno;
+	prm = data[0].permitted | (uint64_t)data[1].permitted << 32;
+	eff = data[0].effective | (uint64_t)data[1].effective << 32;
+	inh = data[0].inheritable | (uint64_t)data[1].inheritable << 32;
+	if (!((prm | eff) & ~keep) && !inh)
+		return 0;	/* nothing to drop (capset is @privileged under systemd) */
+	for (c = 0; c < 2; c++) {
+		data[c].permitted &= (uint32_t)(keep >> (32 * c));
+		data[c].effective = data[c].permitted;
+		data[c].inheritable = 0;
+	}
+	if (syscall(SYS_capset, &hdr, data) == 0)
+		return 0;
+	/*
+	 * The seccomp filter of fuse2fs@.service refuses capset.  What the
+	 * unit gave (CAP_SYS_RAWIO with the iomap drop-in) is then what we
+	 * keep, and an inheritable bit with no ambient one is inert.
+	 */
+	return (prm | eff | inh) & ~keep ? errno : 0;
+}
+
+static uint64_t permitted_caps(void)
+{
+	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct data[2];
+
+	if (syscall(SYS_capget, &hdr, data) < 0)
+		return 0;
+	return data[0].permitted | (uint64_t)data[1].permitted << 32;
+}
+
+/*
+ * Nothing needs privilege here (the helper opens and mounts), so whatever
+ * uid we start as, every capability goes, ambient and bounding included,
+ * and no_new_privs keeps them from coming back through exec.  The one
+ * exception is CAP_SYS_RAWIO in a process that is not root and was given
+ * it (systemd/fuse2fs-iomap.conf): the kernel's iomap needs it.
+ *
+ * Started as root (by hand or a test): become uid 65534.  Every instance
+ * started so shares that uid; under systemd, DynamicUser gives each its
+ * own.  Picking a free uid per instance here would need an allocator of
+ * our own (systemd's is the registry of dynamic users), so we do not.
  */
 static int drop_privileges(void)
 {
+	uint64_t keep = 0;
+	int err;
+
 	if (geteuid() == 0) {
 		/*
 		 * The server of a mounted filesystem must not be the OOM
@@ -168,22 +237,21 @@ static int drop_privileges(void)
 					strerror(errno));
 			close(fd);
 		}
+		/* The bounding set while we still hold CAP_SETPCAP. */
+		if ((err = drop_bounding(0)) ||
+		    setgroups(0, NULL) < 0 || setresgid(NOBODY, NOBODY, NOBODY) < 0 ||
+		    setresuid(NOBODY, NOBODY, NOBODY) < 0) {
+			fprintf(stderr, "fuse2fs: --service: cannot change to uid %d: %s\n", NOBODY,
+				strerror(err ? err : errno));
+			return EPERM;
+		}
+	} else if (getuid() != 0) {
+		keep = permitted_caps() & (1ULL << CAP_SYS_RAWIO);
 	}
-	if (geteuid() != 0)
-		return prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ? errno : 0;
-#ifdef HAVE_CAPNG
-	capng_clear(CAPNG_SELECT_ALL);
-	if (capng_change_id(NOBODY, NOBODY, CAPNG_DROP_SUPP_GRP | CAPNG_CLEAR_BOUNDING) < 0) {
-		fprintf(stderr, "fuse2fs: --service: cannot change to uid %d\n", NOBODY);
-		return EPERM;
+	if ((err = drop_caps(keep))) {
+		fprintf(stderr, "fuse2fs: --service: cannot drop capabilities: %s\n", strerror(err));
+		return err;
 	}
-#else
-	if (setgroups(0, NULL) < 0 || setgid(NOBODY) < 0 || setuid(NOBODY) < 0) {
-		fprintf(stderr, "fuse2fs: --service: cannot change to uid %d: %s\n", NOBODY,
-			strerror(errno));
-		return EPERM;
-	}
-#endif
 	return prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ? errno : 0;
 }
 

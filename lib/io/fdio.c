@@ -42,6 +42,7 @@ struct block_cache {
 struct fdio_private {
 	errcode_t magic;
 	struct fdio_target t;
+	uint64_t size;		/* bytes of the device from t.offset on: no I/O past it */
 	unsigned int align;	/* O_DIRECT granularity: the device's sector */
 	struct struct_io_stats stats;
 	struct block_cache cache;
@@ -129,12 +130,46 @@ int fdio_fd(io_channel ch)
 	return priv(ch)->t.fd;
 }
 
+uint64_t fdio_size(io_channel ch)
+{
+	return priv(ch)->size;
+}
+
+/* Bytes from OFFSET to the end of the file or block device FD (0 if none). */
+static uint64_t device_bytes(int fd, uint64_t offset)
+{
+	uint64_t size = 0;
+	struct stat st;
+
+	if (fstat(fd, &st) < 0)
+		return 0;
+	if (S_ISBLK(st.st_mode)) {
+		if (ioctl(fd, BLKGETSIZE64, &size) < 0)
+			return 0;
+	} else {
+		size = st.st_size;
+	}
+	return size > offset ? size - offset : 0;
+}
+
+/*
+ * Whether [off, off+len) lies on the device.  The filesystem's own idea of
+ * its size (s_blocks_count) comes from the image and may be a lie: past
+ * the device's real end lies the next partition, or a file that would grow.
+ */
+static int in_bounds(const struct fdio_private *p, uint64_t off, uint64_t len)
+{
+	return off <= p->size && len <= p->size - off;
+}
+
 /* One aligned transfer; O_DIRECT needs buffer, length and offset aligned. */
 static int raw_io(struct fdio_private *p, int write, void *buf, size_t len,
 		  uint64_t off)
 {
 	size_t done = 0;
 
+	if (!in_bounds(p, off, len))
+		return write ? ENOSPC : EIO;
 	off += p->t.offset;
 	while (done < len) {
 		ssize_t n = write ? pwrite(p->t.fd, (char *)buf + done, len - done, off + done)
@@ -278,6 +313,7 @@ static errcode_t fdio_open(const char *name, int flags, io_channel *channel)
 	p->t.direct = direct;
 	p->t.offset = offset;
 	p->t.image_fd = image_fd;
+	p->size = device_bytes(fd, offset);
 	p->stats.num_fields = 2;
 	pthread_mutex_init(&p->cache.lock, NULL);
 	ch->magic = EXT2_ET_MAGIC_IO_CHANNEL;
@@ -322,6 +358,14 @@ static errcode_t fdio_set_blksize(io_channel ch, int blksize)
 	return 0;
 }
 
+/* Byte offset of BLOCK; an overflow gives an offset no device has. */
+static uint64_t blk_off(io_channel ch, unsigned long long block)
+{
+	uint64_t bs = ch->block_size;
+
+	return block > UINT64_MAX / bs ? UINT64_MAX : block * bs;
+}
+
 /* libext2fs convention: count > 0 is blocks, count < 0 is bytes. */
 static size_t span(io_channel ch, int count)
 {
@@ -338,7 +382,7 @@ static errcode_t fdio_read_blk64(io_channel ch, unsigned long long block,
 
 	if (one && cache_get(p, block, data))
 		return 0;
-	err = dev_io(p, 0, data, len, block * ch->block_size);
+	err = dev_io(p, 0, data, len, blk_off(ch, block));
 	if (!err && one)
 		cache_put(p, block, data);
 	if (err && ch->read_error)
@@ -354,7 +398,7 @@ static errcode_t fdio_write_blk64(io_channel ch, unsigned long long block,
 
 	if (!priv(ch)->t.writable)
 		return EXT2_ET_RO_FILSYS;
-	err = dev_io(priv(ch), 1, (void *)data, len, block * ch->block_size);
+	err = dev_io(priv(ch), 1, (void *)data, len, blk_off(ch, block));
 	if (err && ch->write_error)
 		return ch->write_error(ch, block, count, data, len, 0, err);
 	return err ? EXT2_ET_SHORT_WRITE : 0;
@@ -407,6 +451,8 @@ static errcode_t fdio_discard(io_channel ch, unsigned long long block,
 
 	if (!p->t.writable)
 		return EXT2_ET_RO_FILSYS;
+	if (!in_bounds(p, blk_off(ch, block), blk_off(ch, count)))
+		return EXT2_ET_INVALID_ARGUMENT;	/* never a hole in the next partition */
 	cache_forget(p, block * ch->block_size, count * ch->block_size);
 	if (fd == p->t.fd && (ch->flags & CHANNEL_FLAGS_BLOCK_DEVICE)) {
 		if (!ioctl(fd, BLKDISCARD, range))
@@ -425,6 +471,8 @@ int fdio_zero(io_channel ch, uint64_t off, uint64_t len)
 
 	if (!priv(ch)->t.writable)
 		return EROFS;
+	if (!in_bounds(priv(ch), off, len))
+		return ENOSPC;
 	while (len) {
 		size_t n = len < sizeof(zeros) ? len : sizeof(zeros);
 		int err = dev_io(priv(ch), 1, (void *)zeros, n, off);
@@ -439,7 +487,9 @@ int fdio_zero(io_channel ch, uint64_t off, uint64_t len)
 static errcode_t fdio_zeroout(io_channel ch, unsigned long long block,
 			      unsigned long long count)
 {
-	return fdio_zero(ch, block * ch->block_size, count * ch->block_size);
+	if (!in_bounds(priv(ch), blk_off(ch, block), blk_off(ch, count)))
+		return EXT2_ET_INVALID_ARGUMENT;
+	return fdio_zero(ch, blk_off(ch, block), blk_off(ch, count));
 }
 
 static struct struct_io_manager fdio_manager = {

@@ -39,5 +39,7 @@ int fdio_zero(io_channel ch, uint64_t off, uint64_t len);
 int fdio_sync(io_channel ch);
 int fdio_set_direct(io_channel ch);
 int fdio_fd(io_channel ch);
+/* Bytes of the device after the offset: no read, write or discard goes past them. */
+uint64_t fdio_size(io_channel ch);
 
 #endif

@@ -485,7 +485,10 @@ int ngsb_recv(int sock, struct ngsb_msg *msg, int timeout_ms, char *why, size_t 
 	return 0;
 }
 
-/* Copy the peer's BYE text into WHY, control characters made harmless. */
+/*
+ * Copy the peer's BYE text into WHY for a terminal: only printable ASCII
+ * survives (escape sequences, newlines and 8-bit C1 controls become '?').
+ */
 static void bye_text(const char *text, char *why, size_t whylen)
 {
 	size_t i;
@@ -494,7 +497,7 @@ static void bye_text(const char *text, char *why, size_t whylen)
 		return;
 	snprintf(why, whylen, "%s", text[0] ? text : "BYE without text");
 	for (i = 0; why[i]; i++)
-		if ((unsigned char)why[i] < 0x20 || why[i] == 0x7f)
+		if ((unsigned char)why[i] < 0x20 || (unsigned char)why[i] >= 0x7f)
 			why[i] = '?';
 }
 
