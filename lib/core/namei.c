@@ -172,6 +172,47 @@ int ngfs_lookup(struct ngfs *nf, ext2_ino_t dir, const char *name, ext2_ino_t *i
 	return 0;
 }
 
+/*
+ * NAME in DIR named *INO a moment ago (a lookup, a readdir snapshot, the
+ * name map): read the inode, making sure the name is still alive.  An
+ * inode without links is either a name removed since (our own state moved
+ * on: ENOENT, or the inode the name names now) or a directory entry for a
+ * deleted inode on disk.  Only the directory as the disk has it tells
+ * which, so it is read again, past the name map, before anything is called
+ * corrupt.
+ */
+int ngfs_entry_live(struct ngfs *nf, ext2_ino_t dir, const char *name, ext2_ino_t *ino,
+		    struct ext2_inode_large *inode)
+{
+	struct find_ctx ctx = { .name = name, .len = strlen(name) };
+	int err = ngfs_read_inode(nf, *ino, inode);
+
+	if (err || inode->i_links_count)
+		return err;
+	ngfs_dcache_drop(nf, dir);
+	ext2fs_flush_icache(nf->fs);
+	if ((err = dir_find(nf, dir, &ctx)))
+		return err;
+	if (ctx.ino != *ino) {
+		*ino = ctx.ino;
+		return ngfs_entry_live(nf, dir, name, ino, inode);
+	}
+	if ((err = ngfs_read_inode(nf, *ino, inode)))
+		return err;
+	if (!inode->i_links_count)
+		return ngfs_corrupt(nf, "lookup", *ino, "directory entry names a deleted inode");
+	return 0;
+}
+
+/* ngfs_lookup, and the inode it names, checked by ngfs_entry_live. */
+int ngfs_lookup_live(struct ngfs *nf, ext2_ino_t dir, const char *name, ext2_ino_t *ino,
+		     struct ext2_inode_large *inode)
+{
+	int err = ngfs_lookup(nf, dir, name, ino);
+
+	return err ? err : ngfs_entry_live(nf, dir, name, ino, inode);
+}
+
 /* Point the existing entry NAME in DIR at a different inode. */
 static int dir_replace(struct ngfs *nf, ext2_ino_t dir, const char *name,
 		       ext2_ino_t ino, mode_t mode)
@@ -184,8 +225,10 @@ static int dir_replace(struct ngfs *nf, ext2_ino_t dir, const char *name,
 	if (!ext2fs_has_feature_filetype(nf->fs->super))
 		ctx.new_type = 0;
 	err = dir_find(nf, dir, &ctx);
-	if (!err)
+	if (!err) {
 		ngfs_dcache_set(nf, dir, name, ino);
+		nf->entry_changes++;
+	}
 	return err;
 }
 
@@ -290,8 +333,10 @@ static int remove_entry(struct ngfs *nf, ext2_ino_t dir, const char *name, ext2_
 	errcode_t err = ext2fs_unlink(nf->fs, dir, name, ino, 0);
 
 	nf->dirty = 1;
-	if (!err)
+	if (!err) {
 		ngfs_dcache_remove(nf, dir, name);
+		nf->entry_changes++;
+	}
 	return ngfs_errno(nf, err, "unlink", dir);
 }
 

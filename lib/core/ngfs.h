@@ -69,6 +69,7 @@ struct ngfs {
 	struct ngfs_dcache *dcache;	/* name maps of large directories */
 	struct ngfs_metamap *metamap;	/* fixed metadata blocks (fmap.c) */
 	uint64_t dcache_clock;
+	uint64_t entry_changes;	/* names removed or repointed (readdir snapshots) */
 	uint64_t max_file_size;
 	blk64_t overhead;	/* metadata blocks, for statfs (computed once) */
 	int caller_reserved;	/* current caller may use the root-reserved blocks */
@@ -179,6 +180,10 @@ struct ngfs_dirent_info {
 	int type;		/* EXT2_FT_* */
 };
 int ngfs_lookup(struct ngfs *nf, ext2_ino_t dir, const char *name, ext2_ino_t *ino);
+int ngfs_lookup_live(struct ngfs *nf, ext2_ino_t dir, const char *name, ext2_ino_t *ino,
+		     struct ext2_inode_large *inode);
+int ngfs_entry_live(struct ngfs *nf, ext2_ino_t dir, const char *name, ext2_ino_t *ino,
+		    struct ext2_inode_large *inode);
 int ngfs_link(struct ngfs *nf, ext2_ino_t ino, ext2_ino_t dir, const char *name);
 int ngfs_unlink(struct ngfs *nf, ext2_ino_t dir, const char *name, int rmdir);
 int ngfs_rename(struct ngfs *nf, ext2_ino_t sdir, const char *sname,

@@ -116,6 +116,7 @@ struct front_dir {
 	ext2_ino_t ino;
 	struct front_dirent *ents;
 	size_t n, cap;
+	uint64_t entry_changes;	/* nf->entry_changes when the snapshot was taken */
 };
 
 /* libfuse's "/dev/fd/N" mountpoint: serve on an open fd, mount nothing. */

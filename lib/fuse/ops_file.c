@@ -81,6 +81,7 @@ void front_op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t
 {
 	struct front *f = front_of(req);
 	struct fuse_entry_param e;
+	struct ext2_inode_large inode;
 	ext2_ino_t ino;
 	int err;
 
@@ -88,7 +89,7 @@ void front_op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t
 	err = front_new_node(req, parent, name, S_IFREG | (mode & 07777), 0, NULL, &ino);
 	if (err == EEXIST && !(fi->flags & O_EXCL)) {
 		/* Raced with another creator: open what is there. */
-		err = ngfs_lookup(&f->nf, ino_of(parent), name, &ino);
+		err = ngfs_lookup_live(&f->nf, ino_of(parent), name, &ino, &inode);
 		if (!err)
 			err = open_checks(req, f, ino, fi->flags);
 	}
