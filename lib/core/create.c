@@ -146,7 +146,8 @@ int ngfs_create(struct ngfs *nf, ext2_ino_t dir, const char *name, mode_t mode,
 		return ENOTDIR;
 	if (!dinode.i_links_count)
 		return ENOENT;
-	if (dinode.i_flags & (EXT2_IMMUTABLE_FL | EXT2_APPEND_FL))
+	/* An append-only directory takes new names (kernel ext4 does). */
+	if (dinode.i_flags & EXT2_IMMUTABLE_FL)
 		return EPERM;
 	if (target && strlen(target) >= nf->fs->blocksize)
 		return ENAMETOOLONG;

@@ -41,9 +41,21 @@ int ngfs_check_name(const char *name)
 	return len ? 0 : ENOENT;
 }
 
+/*
+ * What the kernel's VFS checks for ext4 (it cannot for FUSE: it does not
+ * know our inode flags).  An append-only directory takes new names (create,
+ * link, rename into it) but keeps every name it has: no unlink, no rename
+ * out of, within or over it.  An immutable one changes not at all.  An
+ * append-only or immutable inode keeps its names and gets no new ones.
+ */
 static int immutable(const struct ext2_inode_large *inode)
 {
 	return inode->i_flags & (EXT2_IMMUTABLE_FL | EXT2_APPEND_FL);
+}
+
+static int takes_no_names(const struct ext2_inode_large *dir)
+{
+	return dir->i_flags & EXT2_IMMUTABLE_FL;
 }
 
 /* Read a directory inode, failing with ENOTDIR for anything else. */
@@ -400,7 +412,7 @@ int ngfs_link(struct ngfs *nf, ext2_ino_t ino, ext2_ino_t dir, const char *name)
 		return err;
 	if (LINUX_S_ISDIR(inode.i_mode))
 		return EPERM;
-	if (immutable(&dinode) || immutable(&inode))
+	if (takes_no_names(&dinode) || immutable(&inode))
 		return EPERM;
 	if (!inode.i_links_count)
 		return ENOENT;
@@ -508,8 +520,9 @@ int ngfs_rename(struct ngfs *nf, ext2_ino_t sdir, const char *sname,
 		return ENOENT;
 	if ((flags & RENAME_NOREPLACE) && dino)
 		return EEXIST;
-	if (immutable(&sdinode) || immutable(&ddinode) || immutable(&sinode) ||
-	    (dino && immutable(&dinode)))
+	/* A name leaves the source directory, and the one replaced leaves DDIR. */
+	if (immutable(&sdinode) || immutable(&sinode) || takes_no_names(&ddinode) ||
+	    (dino && (immutable(&ddinode) || immutable(&dinode))))
 		return EPERM;
 	if (sino == dino)
 		return 0;

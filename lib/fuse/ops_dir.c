@@ -155,6 +155,8 @@ static void do_readdir(fuse_req_t req, size_t size, off_t off, struct fuse_file_
 		err = ngfs_check_alive(&f->nf);
 	if (!err && off == 0)
 		err = snapshot_take(f, d);
+	if (!err)
+		ngfs_dir_accessed(&f->nf, d->ino);	/* every getdents, as iterate_dir */
 	for (i = off; !err && i < d->n; i++) {
 		struct front_dirent *de = &d->ents[i];
 		struct ext2_inode_large inode;
