@@ -13,7 +13,7 @@
 #
 # Checks, in order; every failure is reported, the exit status is 1 if any:
 #  1. the transcripts of kernel ext4 and of our mount (-o kernel: allow_other,
-#     default_permissions,acl) are identical, except for lines matching a
+#     default_permissions,acl,suid,dev) are identical, except for lines matching a
 #     pattern documented in tests/conformance/known-differences.txt;
 #  2. after unmounting, both images are mounted read-only by kernel ext4, and
 #     then by our daemon, and the final tree (`workload --walk`) of each is
