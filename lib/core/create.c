@@ -67,9 +67,16 @@ static int create_plain(struct ngfs *nf, ext2_ino_t dir, const char *name, ext2_
 	if (S_ISREG(mode) && ext2fs_has_feature_extents(nf->fs->super) &&
 	    (ret = ngfs_init_extents(nf, ino, &inode)))
 		return ret;
+	/*
+	 * ext2fs_write_new_inode clears the on-disk slot (large inodes
+	 * included) but copies only the first 128 bytes of ours: the
+	 * nanoseconds and the birth time would be lost.  Write ours in full.
+	 */
 	err = ext2fs_write_new_inode(nf->fs, ino, (struct ext2_inode *)&inode);
 	if (err)
 		return ngfs_errno(nf, err, "create", ino);
+	if ((ret = ngfs_write_inode(nf, ino, &inode)))
+		return ret;
 	ext2fs_inode_alloc_stats2(nf->fs, ino, +1, 0);
 	ret = ngfs_dir_add(nf, dir, name, ino, mode);
 	if (ret) {
@@ -146,7 +153,8 @@ int ngfs_create(struct ngfs *nf, ext2_ino_t dir, const char *name, mode_t mode,
 		return ENOTDIR;
 	if (!dinode.i_links_count)
 		return ENOENT;
-	if (dinode.i_flags & (EXT2_IMMUTABLE_FL | EXT2_APPEND_FL))
+	/* An append-only directory takes new names (kernel ext4 does). */
+	if (dinode.i_flags & EXT2_IMMUTABLE_FL)
 		return EPERM;
 	if (target && strlen(target) >= nf->fs->blocksize)
 		return ENAMETOOLONG;

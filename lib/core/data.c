@@ -19,23 +19,6 @@ static uint64_t dev_offset(struct ngfs *nf, const struct ngfs_map *map, uint64_t
 	return map->pblk * bs + (pos - map->lblk * bs);
 }
 
-/* relatime: update atime only when it is older than mtime/ctime or a day old. */
-static void update_atime(struct ngfs *nf, ext2_ino_t ino, struct ext2_inode_large *inode)
-{
-	struct timespec now, at, mt, ct;
-
-	if (nf->readonly || (inode->i_flags & EXT2_NOATIME_FL))
-		return;
-	ngfs_now(&now);
-	ngfs_get_time(inode, NGFS_ATIME, &at);
-	ngfs_get_time(inode, NGFS_MTIME, &mt);
-	ngfs_get_time(inode, NGFS_CTIME, &ct);
-	if (at.tv_sec > mt.tv_sec && at.tv_sec > ct.tv_sec && now.tv_sec - at.tv_sec < 86400)
-		return;
-	ngfs_set_time(nf, inode, NGFS_ATIME, &now);
-	ngfs_write_inode(nf, ino, inode);
-}
-
 int ngfs_read(struct ngfs *nf, ext2_ino_t ino, char *buf, size_t len, off_t off,
 	      size_t *done)
 {
@@ -85,7 +68,7 @@ out:
 	if (*done)
 		err = 0;	/* a short read is still a read */
 	if (!err)
-		update_atime(nf, ino, &inode);
+		ngfs_accessed(nf, ino, &inode);	/* like touch_atime: never fails a read */
 	return err;
 }
 

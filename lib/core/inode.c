@@ -207,6 +207,64 @@ void ngfs_touch(struct ngfs *nf, struct ext2_inode_large *inode, int mtime)
 		ngfs_set_time(nf, inode, NGFS_MTIME, &now);
 }
 
+static int tscmp(const struct timespec *a, const struct timespec *b)
+{
+	if (a->tv_sec != b->tv_sec)
+		return a->tv_sec < b->tv_sec ? -1 : 1;
+	return a->tv_nsec < b->tv_nsec ? -1 : a->tv_nsec > b->tv_nsec;
+}
+
+/*
+ * Would reading INODE now move its atime?  The kernel's touch_atime rules
+ * for an ext4 mount with the same options (noatime, nodiratime, relatime:
+ * only when atime is not after mtime or ctime, or is a day old).  In FUSE
+ * this is the server's job: the kernel marks its inodes S_NOATIME and only
+ * drops its cached atime after a read that reached us.
+ */
+int ngfs_atime_due(struct ngfs *nf, const struct ext2_inode_large *inode,
+		   const struct timespec *now)
+{
+	struct timespec at, mt, ct;
+
+	if (nf->readonly || nf->opts.atime == NGFS_ATIME_NEVER ||
+	    (inode->i_flags & EXT2_NOATIME_FL) ||
+	    (nf->opts.nodiratime && LINUX_S_ISDIR(inode->i_mode)))
+		return 0;
+	ngfs_get_time(inode, NGFS_ATIME, &at);
+	if (nf->opts.atime == NGFS_ATIME_RELATIME) {
+		ngfs_get_time(inode, NGFS_MTIME, &mt);
+		ngfs_get_time(inode, NGFS_CTIME, &ct);
+		if (tscmp(&mt, &at) < 0 && tscmp(&ct, &at) < 0 &&
+		    now->tv_sec - at.tv_sec < 24 * 60 * 60)
+			return 0;
+	}
+	return tscmp(&at, now) != 0;
+}
+
+/* INODE was read (file data, a directory listing): move atime if due. */
+int ngfs_accessed(struct ngfs *nf, ext2_ino_t ino, struct ext2_inode_large *inode)
+{
+	struct timespec now;
+
+	ngfs_now(&now);
+	if (!ngfs_atime_due(nf, inode, &now))
+		return 0;
+	ngfs_set_time(nf, inode, NGFS_ATIME, &now);
+	return ngfs_write_inode(nf, ino, inode);
+}
+
+int ngfs_dir_accessed(struct ngfs *nf, ext2_ino_t dir)
+{
+	struct ext2_inode_large inode;
+	int err;
+
+	if (nf->readonly || nf->opts.atime == NGFS_ATIME_NEVER || nf->opts.nodiratime)
+		return 0;
+	if ((err = ngfs_read_inode(nf, dir, &inode)))
+		return err;
+	return ngfs_accessed(nf, dir, &inode);
+}
+
 static dev_t inode_rdev(const struct ext2_inode_large *inode)
 {
 	uint32_t old = inode->i_block[0], new = inode->i_block[1];

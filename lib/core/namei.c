@@ -41,9 +41,21 @@ int ngfs_check_name(const char *name)
 	return len ? 0 : ENOENT;
 }
 
+/*
+ * What the kernel's VFS checks for ext4 (it cannot for FUSE: it does not
+ * know our inode flags).  An append-only directory takes new names (create,
+ * link, rename into it) but keeps every name it has: no unlink, no rename
+ * out of, within or over it.  An immutable one changes not at all.  An
+ * append-only or immutable inode keeps its names and gets no new ones.
+ */
 static int immutable(const struct ext2_inode_large *inode)
 {
 	return inode->i_flags & (EXT2_IMMUTABLE_FL | EXT2_APPEND_FL);
+}
+
+static int takes_no_names(const struct ext2_inode_large *dir)
+{
+	return dir->i_flags & EXT2_IMMUTABLE_FL;
 }
 
 /* Read a directory inode, failing with ENOTDIR for anything else. */
@@ -172,6 +184,47 @@ int ngfs_lookup(struct ngfs *nf, ext2_ino_t dir, const char *name, ext2_ino_t *i
 	return 0;
 }
 
+/*
+ * NAME in DIR named *INO a moment ago (a lookup, a readdir snapshot, the
+ * name map): read the inode, making sure the name is still alive.  An
+ * inode without links is either a name removed since (our own state moved
+ * on: ENOENT, or the inode the name names now) or a directory entry for a
+ * deleted inode on disk.  Only the directory as the disk has it tells
+ * which, so it is read again, past the name map, before anything is called
+ * corrupt.
+ */
+int ngfs_entry_live(struct ngfs *nf, ext2_ino_t dir, const char *name, ext2_ino_t *ino,
+		    struct ext2_inode_large *inode)
+{
+	struct find_ctx ctx = { .name = name, .len = strlen(name) };
+	int err = ngfs_read_inode(nf, *ino, inode);
+
+	if (err || inode->i_links_count)
+		return err;
+	ngfs_dcache_drop(nf, dir);
+	ext2fs_flush_icache(nf->fs);
+	if ((err = dir_find(nf, dir, &ctx)))
+		return err;
+	if (ctx.ino != *ino) {
+		*ino = ctx.ino;
+		return ngfs_entry_live(nf, dir, name, ino, inode);
+	}
+	if ((err = ngfs_read_inode(nf, *ino, inode)))
+		return err;
+	if (!inode->i_links_count)
+		return ngfs_corrupt(nf, "lookup", *ino, "directory entry names a deleted inode");
+	return 0;
+}
+
+/* ngfs_lookup, and the inode it names, checked by ngfs_entry_live. */
+int ngfs_lookup_live(struct ngfs *nf, ext2_ino_t dir, const char *name, ext2_ino_t *ino,
+		     struct ext2_inode_large *inode)
+{
+	int err = ngfs_lookup(nf, dir, name, ino);
+
+	return err ? err : ngfs_entry_live(nf, dir, name, ino, inode);
+}
+
 /* Point the existing entry NAME in DIR at a different inode. */
 static int dir_replace(struct ngfs *nf, ext2_ino_t dir, const char *name,
 		       ext2_ino_t ino, mode_t mode)
@@ -184,8 +237,10 @@ static int dir_replace(struct ngfs *nf, ext2_ino_t dir, const char *name,
 	if (!ext2fs_has_feature_filetype(nf->fs->super))
 		ctx.new_type = 0;
 	err = dir_find(nf, dir, &ctx);
-	if (!err)
+	if (!err) {
 		ngfs_dcache_set(nf, dir, name, ino);
+		nf->entry_changes++;
+	}
 	return err;
 }
 
@@ -290,8 +345,10 @@ static int remove_entry(struct ngfs *nf, ext2_ino_t dir, const char *name, ext2_
 	errcode_t err = ext2fs_unlink(nf->fs, dir, name, ino, 0);
 
 	nf->dirty = 1;
-	if (!err)
+	if (!err) {
 		ngfs_dcache_remove(nf, dir, name);
+		nf->entry_changes++;
+	}
 	return ngfs_errno(nf, err, "unlink", dir);
 }
 
@@ -355,7 +412,7 @@ int ngfs_link(struct ngfs *nf, ext2_ino_t ino, ext2_ino_t dir, const char *name)
 		return err;
 	if (LINUX_S_ISDIR(inode.i_mode))
 		return EPERM;
-	if (immutable(&dinode) || immutable(&inode))
+	if (takes_no_names(&dinode) || immutable(&inode))
 		return EPERM;
 	if (!inode.i_links_count)
 		return ENOENT;
@@ -463,8 +520,9 @@ int ngfs_rename(struct ngfs *nf, ext2_ino_t sdir, const char *sname,
 		return ENOENT;
 	if ((flags & RENAME_NOREPLACE) && dino)
 		return EEXIST;
-	if (immutable(&sdinode) || immutable(&ddinode) || immutable(&sinode) ||
-	    (dino && immutable(&dinode)))
+	/* A name leaves the source directory, and the one replaced leaves DDIR. */
+	if (immutable(&sdinode) || immutable(&sinode) || takes_no_names(&ddinode) ||
+	    (dino && (immutable(&ddinode) || immutable(&dinode))))
 		return EPERM;
 	if (sino == dino)
 		return 0;

@@ -21,6 +21,13 @@
 
 #include "io/fdio.h"
 
+/* When reading moves atime (the mount's atime options, kernel rules). */
+enum ngfs_atime {
+	NGFS_ATIME_RELATIME = 0,	/* default: atime <= mtime or ctime, or a day old */
+	NGFS_ATIME_STRICT,		/* strictatime: every access */
+	NGFS_ATIME_NEVER,		/* noatime */
+};
+
 /* What to do when corruption is detected (errors=). */
 enum ngfs_errors {
 	NGFS_ERRORS_DEFAULT = 0,	/* take it from the superblock */
@@ -40,6 +47,8 @@ struct ngfs_options {
 	int debug;		/* fuse2fs_debug */
 	enum ngfs_errors errors;
 	uint64_t offset;	/* byte offset of the filesystem */
+	enum ngfs_atime atime;	/* noatime / relatime / strictatime */
+	int nodiratime;		/* directories keep their atime */
 };
 
 /* In-memory state of an inode the kernel knows about (node.c). */
@@ -70,6 +79,7 @@ struct ngfs {
 	struct ngfs_dcache *dcache;	/* name maps of large directories */
 	struct ngfs_metamap *metamap;	/* fixed metadata blocks (fmap.c) */
 	uint64_t dcache_clock;
+	uint64_t entry_changes;	/* names removed or repointed (readdir snapshots) */
 	uint64_t max_file_size;
 	blk64_t overhead;	/* metadata blocks, for statfs (computed once) */
 	int caller_reserved;	/* current caller may use the root-reserved blocks */
@@ -138,6 +148,10 @@ void ngfs_get_time(const struct ext2_inode_large *inode, enum ngfs_time which,
 void ngfs_set_time(struct ngfs *nf, struct ext2_inode_large *inode,
 		   enum ngfs_time which, const struct timespec *ts);
 void ngfs_touch(struct ngfs *nf, struct ext2_inode_large *inode, int mtime);
+int ngfs_atime_due(struct ngfs *nf, const struct ext2_inode_large *inode,
+		   const struct timespec *now);
+int ngfs_accessed(struct ngfs *nf, ext2_ino_t ino, struct ext2_inode_large *inode);
+int ngfs_dir_accessed(struct ngfs *nf, ext2_ino_t dir);
 uid_t ngfs_inode_uid(const struct ext2_inode_large *inode);
 gid_t ngfs_inode_gid(const struct ext2_inode_large *inode);
 void ngfs_set_owner(struct ext2_inode_large *inode, uid_t uid, gid_t gid);
@@ -185,6 +199,10 @@ struct ngfs_dirent_info {
 	int type;		/* EXT2_FT_* */
 };
 int ngfs_lookup(struct ngfs *nf, ext2_ino_t dir, const char *name, ext2_ino_t *ino);
+int ngfs_lookup_live(struct ngfs *nf, ext2_ino_t dir, const char *name, ext2_ino_t *ino,
+		     struct ext2_inode_large *inode);
+int ngfs_entry_live(struct ngfs *nf, ext2_ino_t dir, const char *name, ext2_ino_t *ino,
+		    struct ext2_inode_large *inode);
 int ngfs_link(struct ngfs *nf, ext2_ino_t ino, ext2_ino_t dir, const char *name);
 int ngfs_unlink(struct ngfs *nf, ext2_ino_t dir, const char *name, int rmdir);
 int ngfs_rename(struct ngfs *nf, ext2_ino_t sdir, const char *sname,

@@ -41,6 +41,8 @@ struct front_config {
 	double entry_timeout;	/* seconds the kernel may cache names */
 	struct fuse_args args;	/* what goes on to libfuse */
 	int service;		/* --service: mount.safe passes the fds (service.c) */
+	unsigned long atime_flags;	/* MS_* of the atime options given (KMOUNT_ATIME_FLAGS) */
+	int said_suid, said_dev;	/* suid/nosuid, dev/nodev given: -o kernel leaves them */
 };
 
 /* Exit codes, documented in fuse2fs(8). */
@@ -116,6 +118,7 @@ struct front_dir {
 	ext2_ino_t ino;
 	struct front_dirent *ents;
 	size_t n, cap;
+	uint64_t entry_changes;	/* nf->entry_changes when the snapshot was taken */
 };
 
 /* libfuse's "/dev/fd/N" mountpoint: serve on an open fd, mount nothing. */

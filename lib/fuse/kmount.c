@@ -43,9 +43,22 @@ static const struct {
 	{ "noatime", MS_NOATIME, 0 },	{ "atime", 0, MS_NOATIME },
 	{ "nodiratime", MS_NODIRATIME, 0 }, { "diratime", 0, MS_NODIRATIME },
 	{ "relatime", MS_RELATIME, 0 },	{ "norelatime", 0, MS_RELATIME },
-	{ "strictatime", MS_STRICTATIME, 0 },
-	{ "lazytime", MS_LAZYTIME, 0 },
+	{ "strictatime", MS_STRICTATIME, 0 }, { "nostrictatime", 0, MS_STRICTATIME },
+	{ "lazytime", MS_LAZYTIME, 0 },	{ "nolazytime", 0, MS_LAZYTIME },
 };
+
+int kmount_flag_option(const char *opt, unsigned long *flags)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(flag_opts) / sizeof(flag_opts[0]); i++) {
+		if (!strcmp(opt, flag_opts[i].name)) {
+			*flags = (*flags | flag_opts[i].set) & ~flag_opts[i].clear;
+			return 1;
+		}
+	}
+	return 0;
+}
 
 /* Options the fuse filesystem itself takes (passed in the data string). */
 static int kernel_opt(const char *opt)
@@ -79,14 +92,8 @@ static int append(char *buf, size_t len, const char *opt)
 static int one_option(struct kmount *km, const char *opt, int *blkdev, char *subtype,
 		      size_t sublen)
 {
-	size_t i;
-
-	for (i = 0; i < sizeof(flag_opts) / sizeof(flag_opts[0]); i++) {
-		if (!strcmp(opt, flag_opts[i].name)) {
-			km->flags = (km->flags | flag_opts[i].set) & ~flag_opts[i].clear;
-			return 0;
-		}
-	}
+	if (kmount_flag_option(opt, &km->flags))
+		return 0;
 	if (!strcmp(opt, "blkdev")) {
 		*blkdev = 1;
 	} else if (!strncmp(opt, "fsname=", 7)) {

@@ -11,6 +11,7 @@
 
 #define FUSE_USE_VERSION 314
 #include <fuse_lowlevel.h>
+#include <sys/mount.h>
 
 struct kmount {
 	int fd;			/* /dev/fuse */
@@ -28,6 +29,14 @@ struct kmount {
 int kmount_open(struct kmount *km);
 /* Collect the mount options from libfuse-style ARGS ("-o a,b=c"). */
 int kmount_options(struct kmount *km, const struct fuse_args *args, const char *mountpoint);
+/*
+ * A mount(8) flag option (nosuid, noatime, ...): apply it to *FLAGS and
+ * return 1; 0 for anything else.
+ */
+int kmount_flag_option(const char *opt, unsigned long *flags);
+/* The MS_* bits of the atime options. */
+#define KMOUNT_ATIME_FLAGS (MS_NOATIME | MS_NODIRATIME | MS_RELATIME | MS_STRICTATIME | \
+			    MS_LAZYTIME)
 /* mount(2); errno on failure. */
 int kmount_mount(struct kmount *km);
 void kmount_unmount(struct kmount *km);

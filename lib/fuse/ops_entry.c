@@ -10,6 +10,11 @@
 
 #include "fuse/front.h"
 
+/*
+ * The entry the kernel gets for INO, counted as one lookup.  Callers that
+ * found INO through a name check it with ngfs_lookup_live/ngfs_entry_live
+ * first: a name may have gone since.
+ */
 int front_entry(struct front *f, ext2_ino_t ino, struct fuse_entry_param *e)
 {
 	struct ext2_inode_large inode;
@@ -18,8 +23,6 @@ int front_entry(struct front *f, ext2_ino_t ino, struct fuse_entry_param *e)
 	memset(e, 0, sizeof(*e));
 	if ((err = ngfs_read_inode(&f->nf, ino, &inode)))
 		return err;
-	if (!inode.i_links_count)
-		return ngfs_corrupt(&f->nf, "lookup", ino, "directory entry names a deleted inode");
 	ngfs_inode_stat(&f->nf, ino, &inode, &e->attr);
 	e->ino = nodeid_of(ino);
 	/* The kernel made the root with generation 0; never contradict it. */
@@ -97,13 +100,14 @@ void front_op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	struct front *f = front_of(req);
 	struct fuse_entry_param e;
+	struct ext2_inode_large inode;
 	ext2_ino_t ino;
 	int err;
 
 	front_lock(req);
 	err = front_access(req, ino_of(parent), X_OK);
 	if (!err)
-		err = ngfs_lookup(&f->nf, ino_of(parent), name, &ino);
+		err = ngfs_lookup_live(&f->nf, ino_of(parent), name, &ino, &inode);
 	if (!err)
 		err = front_entry(f, ino, &e);
 	ngfs_unlock(&f->nf);

@@ -44,13 +44,24 @@ static int open_checks(fuse_req_t req, struct front *f, ext2_ino_t ino, int flag
 static int open_handle(struct front *f, ext2_ino_t ino, struct fuse_file_info *fi)
 {
 	struct front_file *fh = calloc(1, sizeof(*fh));
+	struct ext2_inode_large inode;
+	struct timespec now;
 
 	if (!fh)
 		return ENOMEM;
 	fh->ino = ino;
 	fh->append = !!(fi->flags & O_APPEND);
 	fi->fh = (uintptr_t)fh;
-	fi->keep_cache = 1;	/* every change to the file passes through this kernel */
+	/*
+	 * Every change to the file passes through this kernel, so its cached
+	 * pages stay valid; but a read served from them never reaches us, and
+	 * atime is ours to move.  When the next read must move it (a write
+	 * since the last access under relatime; always under strictatime),
+	 * the open drops the cache so that read comes here.
+	 */
+	ngfs_now(&now);
+	fi->keep_cache = ngfs_read_inode(&f->nf, ino, &inode) ||
+			 !ngfs_atime_due(&f->nf, &inode, &now);
 	ngfs_node_open(&f->nf, ino);
 	return 0;
 }
@@ -81,6 +92,7 @@ void front_op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t
 {
 	struct front *f = front_of(req);
 	struct fuse_entry_param e;
+	struct ext2_inode_large inode;
 	ext2_ino_t ino;
 	int err;
 
@@ -88,7 +100,7 @@ void front_op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t
 	err = front_new_node(req, parent, name, S_IFREG | (mode & 07777), 0, NULL, &ino);
 	if (err == EEXIST && !(fi->flags & O_EXCL)) {
 		/* Raced with another creator: open what is there. */
-		err = ngfs_lookup(&f->nf, ino_of(parent), name, &ino);
+		err = ngfs_lookup_live(&f->nf, ino_of(parent), name, &ino, &inode);
 		if (!err)
 			err = open_checks(req, f, ino, fi->flags);
 	}

@@ -11,12 +11,16 @@
 #include <sys/stat.h>
 
 #include "fuse/front.h"
+#include "fuse/kmount.h"
 
 enum {
 	KEY_HELP,
 	KEY_VERSION,
 	KEY_IGNORED,
 	KEY_KEEP_AND_SET,
+	KEY_ATIME,		/* noatime, relatime, strictatime, nodiratime, lazytime, ... */
+	KEY_SUID,		/* suid, nosuid */
+	KEY_DEV,		/* dev, nodev */
 };
 
 #define OPT(t, field, v) { t, offsetof(struct front_config, field), v }
@@ -63,6 +67,20 @@ static const struct fuse_opt front_opts[] = {
 	FUSE_OPT_KEY("nouser_xattr", KEY_IGNORED),
 	FUSE_OPT_KEY("noblock_validity", KEY_IGNORED),
 	FUSE_OPT_KEY("nodelalloc", KEY_IGNORED),
+	FUSE_OPT_KEY("noatime", KEY_ATIME),
+	FUSE_OPT_KEY("atime", KEY_ATIME),
+	FUSE_OPT_KEY("relatime", KEY_ATIME),
+	FUSE_OPT_KEY("norelatime", KEY_ATIME),
+	FUSE_OPT_KEY("strictatime", KEY_ATIME),
+	FUSE_OPT_KEY("nostrictatime", KEY_ATIME),
+	FUSE_OPT_KEY("nodiratime", KEY_ATIME),
+	FUSE_OPT_KEY("diratime", KEY_ATIME),
+	FUSE_OPT_KEY("lazytime", KEY_ATIME),
+	FUSE_OPT_KEY("nolazytime", KEY_ATIME),
+	FUSE_OPT_KEY("suid", KEY_SUID),
+	FUSE_OPT_KEY("nosuid", KEY_SUID),
+	FUSE_OPT_KEY("dev", KEY_DEV),
+	FUSE_OPT_KEY("nodev", KEY_DEV),
 	FUSE_OPT_KEY("-h", KEY_HELP),
 	FUSE_OPT_KEY("--help", KEY_HELP),
 	FUSE_OPT_KEY("-V", KEY_VERSION),
@@ -76,7 +94,7 @@ void front_usage(const char *prog)
 	       "Serve an ext2/ext3/ext4 filesystem through FUSE.\n\n"
 	       "Filesystem options (-o):\n"
 	       "    ro / rw                 read-only / read-write (default rw)\n"
-	       "    kernel                  allow_other,default_permissions,acl\n"
+	       "    kernel                  allow_other,default_permissions,acl,suid,dev\n"
 	       "    acl / noacl             POSIX ACLs, enforced by the kernel (default acl)\n"
 	       "    fakeroot                no permission checks (implies nosuid,nodev)\n"
 	       "    norecovery / noload     do not replay the journal (one that needs it: ro only)\n"
@@ -85,6 +103,10 @@ void front_usage(const char *prog)
 	       "    offset=BYTES            filesystem starts at this byte offset\n"
 	       "    minixdf / bsddf         statfs counts metadata / excludes it (default)\n"
 	       "    dirsync                 flush after every directory change\n"
+	       "    relatime / strictatime / noatime   when reads move atime (default relatime)\n"
+	       "    nodiratime, lazytime    as for ext4 (see fuse2fs(8))\n"
+	       "    suid,dev                honoured for root's own mounts (implied by kernel);\n"
+	       "                            sandboxed and user mounts are always nosuid,nodev\n"
 	       "    lockfile=PATH           create PATH exclusively while mounted\n"
 	       "    cache_size=N[KMG]       accepted for compatibility (kernel page cache)\n"
 	       "    directio                O_DIRECT access to the device\n"
@@ -123,6 +145,20 @@ static int opt_proc(void *data, const char *arg, int key, struct fuse_args *outa
 		return 1;	/* the mountpoint: fuse_parse_cmdline takes it */
 	case KEY_IGNORED:
 		return 0;
+	case KEY_ATIME:
+		/*
+		 * Ours: reads move atime in the daemon (FUSE inodes are
+		 * S_NOATIME in the kernel).  Our own mount(2) gets the flags
+		 * back (session.c); libfuse's mount only knows noatime.
+		 */
+		kmount_flag_option(arg, &cfg->atime_flags);
+		return !strcmp(arg, "noatime");
+	case KEY_SUID:
+		cfg->said_suid = 1;
+		return 1;
+	case KEY_DEV:
+		cfg->said_dev = 1;
+		return 1;
 	case KEY_HELP:
 		front_usage(outargs->argv[0]);
 		exit(FRONT_EXIT_OK);
@@ -229,6 +265,10 @@ int front_parse_args(int argc, char **argv, struct front_config *cfg)
 		return FRONT_EXIT_USAGE;
 	}
 	cfg->fs.acl = cfg->acl;
+	/* The kernel's rules (path_mount): relatime unless noatime; strictatime beats both. */
+	cfg->fs.atime = cfg->atime_flags & MS_STRICTATIME ? NGFS_ATIME_STRICT :
+			cfg->atime_flags & MS_NOATIME ? NGFS_ATIME_NEVER : NGFS_ATIME_RELATIME;
+	cfg->fs.nodiratime = !!(cfg->atime_flags & MS_NODIRATIME);
 	return 0;
 }
 

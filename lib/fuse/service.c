@@ -348,6 +348,7 @@ int front_service_mount(struct front_config *cfg)
 		return FRONT_EXIT_USAGE;
 	}
 	free(km.mountpoint);
+	km.flags = (km.flags & ~KMOUNT_ATIME_FLAGS) | cfg->atime_flags;	/* see opts.c */
 	if (strlen(km.type) >= sizeof(m.u.mount.fstype) ||
 	    strlen(km.data) >= sizeof(m.u.mount.data)) {
 		fprintf(stderr, "fuse2fs: mount options too long for mount.safe\n");

@@ -392,6 +392,19 @@ static int prepare_own_mount(struct front_config *cfg, struct kmount *km)
 		close(km->fd);
 		return FRONT_EXIT_USAGE;
 	}
+	/* The atime options libfuse would reject were taken out (opts.c). */
+	km->flags = (km->flags & ~KMOUNT_ATIME_FLAGS) | cfg->atime_flags;
+	/*
+	 * -o kernel: what a kernel ext4 mount means, suid and dev included
+	 * (as e2fsprogs' fuse2fs -o kernel), unless said otherwise.  Only
+	 * here: root's own mount; fusermount and mount.safe force nosuid,nodev.
+	 */
+	if (cfg->kernel && !cfg->fakeroot) {
+		if (!cfg->said_suid)
+			km->flags &= ~MS_NOSUID;
+		if (!cfg->said_dev)
+			km->flags &= ~MS_NODEV;
+	}
 	return 0;
 }
 

@@ -13,13 +13,14 @@
 #
 # Checks, in order; every failure is reported, the exit status is 1 if any:
 #  1. the transcripts of kernel ext4 and of our mount (-o kernel: allow_other,
-#     default_permissions,acl) are identical, except for lines matching a
+#     default_permissions,acl,suid,dev) are identical, except for lines matching a
 #     pattern documented in tests/conformance/known-differences.txt;
 #  2. after unmounting, both images are mounted read-only by kernel ext4, and
 #     then by our daemon, and the final tree (`workload --walk`) of each is
 #     compared with the one the workload printed at its end (what was written
 #     is what is on disk, and our daemon reads what kernel ext4 wrote);
-#  3. e2fsck -fn is clean on both images;
+#  3. e2fsck -fn is clean on both images, and neither superblock records
+#     an error (a healthy filesystem was never reported as corrupt);
 #  4. debugfs reads, straight from each image, the files under /keep with the
 #     contents the workload wrote.
 # Exit 0 = pass, 1 = fail, 77 = skip.
@@ -105,6 +106,11 @@ keep_expected() {
 check_image() {
     local img=$1 what=$2 f size
     ( ng_fsck "$img" ) || fail "$what: e2fsck -fn $img is not clean (output above)"
+    # Nothing may have been reported as corruption on a healthy filesystem.
+    if dumpe2fs -h "$img" 2>/dev/null | grep -q '^FS Error count'; then
+        fail "$what: an error is recorded in the superblock: $(dumpe2fs -h "$img" 2>/dev/null |
+            grep -E '^(Filesystem state|FS Error count|Last error function|Last error inode)' | tr -s ' ' | tr '\n' ';')"
+    fi
     for f in seq seq.copy small trunc sparse linked; do
         keep_expected "$f" "$T/expect.$f"
         size=$(debugfs -R "stat /keep/$f" "$img" 2>/dev/null | grep -o 'Size: *[0-9]*' | head -1 | grep -o '[0-9]*$')

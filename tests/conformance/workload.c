@@ -2705,17 +2705,32 @@ static void s_walk(void)
 	walk(".", 0);
 }
 
+/* More steps, in a file of their own (it uses the helpers above). */
+#include "steps_dirs.c"
+
 int main(int argc, char **argv)
 {
 	int walk_only = 0;
 
+	if (argc == 2 && !strcmp(argv[1], "--ids"))
+		return print_ids();
+	if (argc == 4 && !strcmp(argv[1], "--only")) {
+		if (chdir(argv[3]) < 0) {
+			perror(argv[3]);
+			return 2;
+		}
+		umask(022);
+		setvbuf(stdout, NULL, _IOFBF, 1 << 16);
+		s_setup();
+		return steps_dirs_only(argv[2]) ? 2 : 0;
+	}
 	if (argc == 3 && !strcmp(argv[1], "--walk")) {
 		walk_only = 1;
 		argv++;
 		argc--;
 	}
 	if (argc != 2) {
-		fprintf(stderr, "usage: %s [--walk] DIR\n", argv[0]);
+		fprintf(stderr, "usage: %s [--walk | --only atime] DIR\n", argv[0]);
 		return 2;
 	}
 	if (chdir(argv[1]) < 0) {
@@ -2755,6 +2770,7 @@ int main(int argc, char **argv)
 	s_ioctl();
 	s_copy();
 	s_perm();
+	steps_dirs();
 	s_walk();
 	printf("\nend of workload\n");
 	return 0;
