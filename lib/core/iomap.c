@@ -88,7 +88,7 @@ static int alloc_hole(struct ngfs *nf, ext2_ino_t ino, struct ext2_inode_large *
 	if (map->type == NGFS_MAP_HOLE || map->lblk != lblk)
 		return ngfs_corrupt(nf, "iomap_begin", ino, "allocated blocks are not mapped");
 	if (!ngfs_inode_extents(inode) &&
-	    (err = fdio_zero(nf->fs->io, nf->opts.offset + map->pblk * bs, map->len * bs)))
+	    (err = fdio_zero(nf->fs->io, map->pblk * bs, map->len * bs)))
 		return ngfs_errno(nf, err, "iomap_begin", ino);
 	return 0;
 }
