@@ -24,7 +24,9 @@
  * watchdog.  Exit status: 0 all checks passed, 1 a check failed or an
  * operation failed with an error no race explains (EIO, ENOTCONN, ...).
  */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include <errno.h>
 #include <fcntl.h>
 #include <dirent.h>
