@@ -69,9 +69,12 @@ for config in "$@"; do
         ;;
     esac
     ng_log "VM $n: $KIND, -o kernel,$OPTS, seeds ${seeds[0]}..${seeds[-1]}"
+    san=()
+    [ -n "${ASAN_OPTIONS:-}" ] && san+=(--env "ASAN_OPTIONS=$ASAN_OPTIONS")
+    [ -n "${UBSAN_OPTIONS:-}" ] && san+=(--env "UBSAN_OPTIONS=$UBSAN_OPTIONS")
     t0=$(date +%s)
     (cd "$O" && "$KIT/run-in-vm" --disk "$T/ng$n.img" --timeout "$vmlimit" \
-        --append panic_on_warn=1 --log "$O/console.txt" \
+        --append panic_on_warn=1 --log "$O/console.txt" "${san[@]}" \
         --env "FUSE2FS=$GFUSE2FS" --env "STRESS=$GSTRESS" --env "STRESS_OPS=$OPS" \
         --env "STRESS_PROCS=$PROCS" --env "STRESS_WATCHDOG=${STRESS_WATCHDOG:-90}" -- \
         bash "$GTOP/tests/vm/stress-guest.sh" "$O" "$OPTS" "${seeds[@]}")
