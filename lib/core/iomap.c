@@ -261,6 +261,20 @@ int ngfs_iomap_ioend(struct ngfs *nf, ext2_ino_t ino, uint64_t pos, uint32_t wri
 	return 0;
 }
 
+/*
+ * The kernel has a mapping cache (and its lock) only for regular files it
+ * instantiated with FUSE_ATTR_IOMAP_FILEIO, which every reply naming a
+ * regular file carries; a notification for any other inode, or one the
+ * kernel has forgotten, must not be sent.
+ */
+int ngfs_iomap_cached_file(struct ngfs *nf, ext2_ino_t ino)
+{
+	struct ext2_inode_large inode;
+
+	return ngfs_valid_ino(nf, ino) && ngfs_node_known(nf, ino) &&
+	       !ngfs_read_inode(nf, ino, &inode) && LINUX_S_ISREG(inode.i_mode);
+}
+
 /* ext4's timestamp range (fs/ext4/ext4.h): 34-bit seconds in large inodes. */
 #define EXT4_TIME_MIN		(-2147483648LL)
 #define EXT4_TIME_MAX_SMALL	2147483647LL

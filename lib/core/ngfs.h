@@ -335,6 +335,8 @@ int ngfs_iomap_end(struct ngfs *nf, ext2_ino_t ino, uint64_t pos, uint64_t count
 int ngfs_iomap_ioend(struct ngfs *nf, ext2_ino_t ino, uint64_t pos, uint32_t written,
 		     unsigned int flags, int io_error);
 void ngfs_iomap_geometry(struct ngfs *nf, struct ngfs_geometry *g);
+/* Does the kernel hold INO as a regular file (the only inodes with a mapping cache)? */
+int ngfs_iomap_cached_file(struct ngfs *nf, ext2_ino_t ino);
 
 /* control.c: ioctls */
 int ngfs_get_flags(struct ngfs *nf, ext2_ino_t ino, uint32_t *flags);

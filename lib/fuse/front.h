@@ -78,6 +78,7 @@ struct front_counters {
 	uint64_t iomap_config, iomap_begin, iomap_end, iomap_ioend;
 	uint64_t iomap_alloc;				/* BEGINs that allocated */
 	uint64_t upserts, invals, statx, syncfs;
+	uint64_t notify_errors;				/* notifications the kernel refused */
 };
 
 /* State of the wire layer (wire.c). */

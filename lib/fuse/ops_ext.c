@@ -174,17 +174,38 @@ static int has_blocks(enum ngfs_iomap_type t)
 }
 
 /*
+ * Send one iomap notification.  ESTALE: the kernel no longer has the inode
+ * (evicted after our check), so nothing is cached; anything else means we
+ * sent what the kernel cannot take: count and log it (the tests require 0).
+ */
+static void notify(struct front *f, int code, const void *msg, size_t len, ext2_ino_t ino,
+		   uint64_t *counter)
+{
+	int err = wire_notify(f, code, msg, len);
+
+	if (!err) {
+		front_count(counter, 1);
+	} else if (err != ESTALE && err != ENOENT) {
+		front_count(&f->counters.notify_errors, 1);
+		ngfs_log("%s: inode %u: the kernel refused the iomap %s notification: %s",
+			 f->nf.device, ino, code == NG_FUSE_NOTIFY_IOMAP_INVAL ? "inval" : "upsert",
+			 strerror(err));
+	}
+}
+
+/*
  * Push a mapping into the kernel's cache (FILEIO inodes only).  Called with
  * the filesystem lock held, so no layout change (and its INVAL) can slip in
  * between computing the mapping and caching it.  Both lengths must be
- * nonzero even for the skipped write fork.
+ * nonzero even for the skipped write fork.  Only for the regular file the
+ * kernel asked about (a BEGIN comes only for its iomap files).
  */
 static void upsert(struct front *f, uint64_t nodeid, ext2_ino_t ino, const struct ngfs_iomap *m)
 {
 	struct ng_iomap_upsert_out u;
 
 	if (!f->iomap.cache || !(f->iomap.flags2 & NG_FUSE_IOMAP_FILEIO) ||
-	    m->type == NGFS_IOMAP_INLINE)
+	    m->type == NGFS_IOMAP_INLINE || !ngfs_iomap_cached_file(&f->nf, ino))
 		return;
 	memset(&u, 0, sizeof(u));
 	u.nodeid = nodeid;
@@ -199,16 +220,22 @@ static void upsert(struct front *f, uint64_t nodeid, ext2_ino_t ino, const struc
 	u.write_type = NG_IOMAP_TYPE_NULL;
 	u.write_addr = NG_IOMAP_NULL_ADDR;
 	u.write_dev = NG_IOMAP_DEV_NULL;
-	if (!wire_notify(f, NG_FUSE_NOTIFY_IOMAP_UPSERT, &u, sizeof(u)))
-		front_count(&f->counters.upserts, 1);
+	notify(f, NG_FUSE_NOTIFY_IOMAP_UPSERT, &u, sizeof(u), ino, &f->counters.upserts);
 }
 
-/* Forget everything the kernel cached for INO (layout changed under it). */
+/*
+ * Forget everything the kernel cached for INO (layout changed under it).
+ * The RFC v3 kernel takes the inode's cache lock without checking that the
+ * inode has a cache: an INVAL for a directory, symlink or classic file
+ * oopses it.  So only regular files the kernel holds (all of which it was
+ * told are iomap files) get one.
+ */
 void front_iomap_inval(struct front *f, ext2_ino_t ino)
 {
 	struct ng_iomap_inval_out iv;
 
-	if (!f->iomap.on || !f->iomap.cache || !(f->iomap.flags2 & NG_FUSE_IOMAP_FILEIO))
+	if (!f->iomap.on || !f->iomap.cache || !(f->iomap.flags2 & NG_FUSE_IOMAP_FILEIO) ||
+	    !ngfs_iomap_cached_file(&f->nf, ino))
 		return;
 	memset(&iv, 0, sizeof(iv));
 	iv.nodeid = nodeid_of(ino);
@@ -217,9 +244,7 @@ void front_iomap_inval(struct front *f, ext2_ino_t ino)
 	iv.read_length = NG_IOMAP_INVAL_TO_EOF;
 	iv.write_offset = 0;
 	iv.write_length = NG_IOMAP_INVAL_TO_EOF;
-	/* ESTALE: the kernel has no such inode (any more); nothing cached. */
-	if (!wire_notify(f, NG_FUSE_NOTIFY_IOMAP_INVAL, &iv, sizeof(iv)))
-		front_count(&f->counters.invals, 1);
+	notify(f, NG_FUSE_NOTIFY_IOMAP_INVAL, &iv, sizeof(iv), ino, &f->counters.invals);
 }
 
 /* ---- FUSE_IOMAP_BEGIN / END / IOEND ---- */

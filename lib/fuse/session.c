@@ -197,7 +197,8 @@ void front_log_counters(struct front *f)
 	ngfs_log("counters: mode=%s fuse_read=%llu fuse_write=%llu data_read_bytes=%llu "
 		 "data_write_bytes=%llu inline_read_bytes=%llu inline_write_bytes=%llu "
 		 "iomap_config=%llu iomap_begin=%llu iomap_end=%llu iomap_ioend=%llu "
-		 "iomap_alloc=%llu upserts=%llu invals=%llu statx=%llu syncfs=%llu",
+		 "iomap_alloc=%llu upserts=%llu invals=%llu notify_errors=%llu statx=%llu "
+		 "syncfs=%llu",
 		 f->iomap.on ? "iomap" : "classic",
 		 (unsigned long long)c->fuse_read, (unsigned long long)c->fuse_write,
 		 (unsigned long long)c->data_read_bytes, (unsigned long long)c->data_write_bytes,
@@ -206,7 +207,8 @@ void front_log_counters(struct front *f)
 		 (unsigned long long)c->iomap_config, (unsigned long long)c->iomap_begin,
 		 (unsigned long long)c->iomap_end, (unsigned long long)c->iomap_ioend,
 		 (unsigned long long)c->iomap_alloc, (unsigned long long)c->upserts,
-		 (unsigned long long)c->invals, (unsigned long long)c->statx,
+		 (unsigned long long)c->invals, (unsigned long long)c->notify_errors,
+		 (unsigned long long)c->statx,
 		 (unsigned long long)c->syncfs);
 }
 

@@ -15,23 +15,26 @@
 #include "fuse/wire_abi.h"
 
 /*
- * Requests whose replies carry a fuse_attr, by unique id, until the reply
- * goes out.  At most one request per worker thread is in flight, so a
- * small table indexed by the unique id is plenty.
+ * The request whose reply may carry a fuse_attr, per worker thread: a
+ * libfuse worker reads one request (wire_read) and sends its reply
+ * (wire_writev) before it reads the next, so the thread that reads a
+ * request is the one that answers it.  (A table shared by all threads,
+ * indexed by unique % 256, lost entries when two requests in flight
+ * collided, and that entry reply went out without FUSE_ATTR_IOMAP_*: the
+ * kernel made a classic inode, served its data by FUSE_READ/FUSE_WRITE and
+ * oopsed on our next FUSE_NOTIFY_IOMAP_INVAL for it.)
  */
-#define PENDING_SLOTS 256
-static struct {
+static __thread struct {
 	uint64_t unique;
 	uint32_t opcode;
-} pending[PENDING_SLOTS];
-static pthread_mutex_t pending_lock = PTHREAD_MUTEX_INITIALIZER;
+} pending;
 
 static int carries_attr(uint32_t opcode)
 {
 	switch (opcode) {
 	case FUSE_LOOKUP: case FUSE_GETATTR: case FUSE_SETATTR: case FUSE_SYMLINK:
 	case FUSE_MKNOD: case FUSE_MKDIR: case FUSE_LINK: case FUSE_CREATE:
-	case FUSE_READDIRPLUS:
+	case FUSE_READDIRPLUS: case FUSE_TMPFILE:
 		return 1;
 	}
 	return 0;
@@ -39,22 +42,18 @@ static int carries_attr(uint32_t opcode)
 
 static void pending_add(uint64_t unique, uint32_t opcode)
 {
-	pthread_mutex_lock(&pending_lock);
-	pending[unique % PENDING_SLOTS].unique = unique;
-	pending[unique % PENDING_SLOTS].opcode = opcode;
-	pthread_mutex_unlock(&pending_lock);
+	pending.unique = unique;
+	pending.opcode = opcode;
 }
 
 static uint32_t pending_take(uint64_t unique)
 {
 	uint32_t op = 0;
 
-	pthread_mutex_lock(&pending_lock);
-	if (pending[unique % PENDING_SLOTS].unique == unique) {
-		op = pending[unique % PENDING_SLOTS].opcode;
-		pending[unique % PENDING_SLOTS].unique = 0;
+	if (pending.unique == unique && unique) {
+		op = pending.opcode;
+		pending.unique = 0;
 	}
-	pthread_mutex_unlock(&pending_lock);
 	return op;
 }
 
@@ -98,8 +97,9 @@ static ssize_t wire_read(int fd, void *buf, size_t len, void *userdata)
 			f->wire.offered_flags2 = 0;
 			if (have >= sizeof(*ii) && (ii->flags & FUSE_INIT_EXT))
 				f->wire.offered_flags2 = ii->flags2;
-		} else if (f->iomap.on && carries_attr(in->opcode)) {
-			pending_add(in->unique, in->opcode);
+		} else {
+			pending_add(in->unique, f->iomap.on && carries_attr(in->opcode) ?
+					       in->opcode : 0);
 		}
 		if (in->opcode == FUSE_READ)
 			__atomic_add_fetch(&f->counters.fuse_read, 1, __ATOMIC_RELAXED);
@@ -168,8 +168,9 @@ static ssize_t wire_writev(int fd, struct iovec *iov, int count, void *userdata)
 		}
 		return writev(fd, iov, count);
 	}
-	if (f->iomap.on && !out->error)
-		op = pending_take(out->unique);
+	op = pending_take(out->unique);
+	if (!f->iomap.on || out->error)
+		op = 0;
 	if (!op || out->len <= sizeof(*out))
 		return writev(fd, iov, count);
 	if (count == 2) {

@@ -180,6 +180,19 @@ static void on_inval(struct kernel *k, const struct w_iomap_inval_out *v)
 		fail("INVAL on a connection without iomap (kernel: EINVAL)");
 	if (!ip)
 		fail("INVAL for unknown nodeid %llu (kernel: ESTALE)", (unsigned long long)v->nodeid);
+	/*
+	 * The RFC v3 kernel's fuse_iomap_inval takes the inode's mapping-cache
+	 * lock without checking that it has one: only regular files made with
+	 * FUSE_ATTR_IOMAP_FILEIO do.  Anything else oopses it.
+	 */
+	if (!ip->fileio)
+		fail("INVAL for node %llu (mode 0%o, attr flags 0x%x), which the kernel does not treat "
+		     "as an iomap file (kernel: oops on an uninitialised cache lock)",
+		     (unsigned long long)v->nodeid, ip->mode, ip->attr_flags);
+	if (v->attr_ino != ip->ino)
+		fail("INVAL for node %llu: attr_ino %llu, inode's fuse_attr.ino is %llu",
+		     (unsigned long long)v->nodeid, (unsigned long long)v->attr_ino,
+		     (unsigned long long)ip->ino);
 	for (int f = 0; f < 2; f++) {
 		if (!len[f])
 			continue;

@@ -25,3 +25,9 @@ CLEANFILES = tests/iomap/devshim.so
 tests/iomap/devshim.so: $(srcdir)/tests/iomap/devshim.c
 	@mkdir -p tests/iomap
 	$(CC) -shared -fPIC $(WARN_CFLAGS) -O2 -o $@ $(srcdir)/tests/iomap/devshim.c -ldl
+
+# The multi-process random stress the iomap VM stress case runs
+# (tests/vm/stress.sh, tests/cases/iomap-vm-stress).
+check_PROGRAMS += tests/vm/stress
+tests_vm_stress_SOURCES = tests/vm/stress.c
+tests_vm_stress_LDADD =

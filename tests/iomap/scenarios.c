@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "client.h"
 
@@ -340,6 +341,58 @@ static void sc_misc(struct kernel *k)
 	vf_close(&f);
 }
 
+/*
+ * Many LOOKUPs in flight at once, their uniques 256 apart (a kernel under
+ * load has many requests outstanding, and its uniques share low bits):
+ * every reply naming a regular file must carry FUSE_ATTR_IOMAP_*, or the
+ * kernel makes a classic inode (file data through FUSE_READ/WRITE, and an
+ * oops on the next INVAL).  The daemon used to match replies to requests in
+ * a 256-slot table indexed by unique, which lost one of two colliding
+ * requests.  Then an INVAL for each (truncate), which must reach only
+ * iomap files (kernel.c checks).
+ */
+#define PIPELINED 48
+static void sc_pipeline(struct kernel *k)
+{
+	struct kinode *ip[8];
+	char names[8][16];
+	uint64_t base = (k->c.unique + 256) & ~255ULL;
+	int i, unflagged = 0;
+
+	for (i = 0; i < 8; i++) {
+		snprintf(names[i], sizeof(names[i]), "pipe%d", i);
+		ip[i] = k_create(k, FUSE_ROOT_ID, names[i], S_IFREG | 0644);
+	}
+	for (int round = 0; round < 4; round++) {
+		for (i = 0; i < PIPELINED; i++)
+			conn_send(&k->c, base + 256 * (uint64_t)i, FUSE_LOOKUP, FUSE_ROOT_ID,
+				  names[i % 8], strlen(names[i % 8]) + 1);
+		for (i = 0; i < PIPELINED; i++) {
+			struct fuse_entry_out e;
+			uint64_t u;
+			size_t len;
+			int err = conn_recv(&k->c, &u, &len);
+
+			if (err || len != sizeof(e) || u < base || (u - base) % 256)
+				fail("pipelined LOOKUP: reply unique %llu error %d, %zu bytes",
+				     (unsigned long long)u, err, len);
+			memcpy(&e, k->c.buf + sizeof(struct fuse_out_header), sizeof(e));
+			k_check_attr(k, e.nodeid, &e.attr, "pipelined LOOKUP");
+			if (k->fileio && !(e.attr.flags & W_ATTR_IOMAP_FILEIO))
+				unflagged++;
+			k_inode(k, e.nodeid)->nlookup++;
+		}
+		base += 256 * PIPELINED;
+	}
+	k->c.unique = base;
+	if (unflagged)
+		fail("%d of %d pipelined LOOKUP replies for regular files lack "
+		     "FUSE_ATTR_IOMAP_FILEIO", unflagged, 4 * PIPELINED);
+	for (i = 0; i < 8; i++)
+		if (k->iomap)
+			k_setattr_size(k, ip[i], 0);
+}
+
 static const struct {
 	const char *name;
 	void (*fn)(struct kernel *);
@@ -347,7 +400,7 @@ static const struct {
 	{ "basic", sc_basic }, { "bufwrite", sc_bufwrite }, { "dio", sc_dio },
 	{ "append", sc_append }, { "holes", sc_holes }, { "cache", sc_cache },
 	{ "truncate", sc_truncate }, { "punch", sc_punch }, { "inline", sc_inline },
-	{ "misc", sc_misc },
+	{ "misc", sc_misc }, { "pipeline", sc_pipeline },
 };
 
 void run_scenarios(struct kernel *k, int argc, char **argv)

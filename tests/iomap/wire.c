@@ -325,6 +325,58 @@ int conn_call(struct conn *c, uint32_t opcode, uint64_t nodeid, const void *in, 
 	return 0;
 }
 
+/*
+ * Pipelining, as a kernel with several callers does: conn_send puts a
+ * request on the wire with the caller's unique and returns; conn_recv
+ * returns the next reply (notifications go to c->notify), whichever request
+ * it answers: its unique in *unique, its error as the return value, the
+ * payload in c->buf + sizeof(struct fuse_out_header), its length in *plen.
+ */
+void conn_send(struct conn *c, uint64_t unique, uint32_t opcode, uint64_t nodeid,
+	       const void *in, size_t inlen)
+{
+	struct fuse_in_header ih;
+	struct iovec iov[2];
+	struct msghdr mh;
+	ssize_t w;
+
+	memset(&ih, 0, sizeof(ih));
+	ih.len = sizeof(ih) + inlen;
+	ih.opcode = opcode;
+	ih.unique = unique;
+	ih.nodeid = nodeid;
+	ih.pid = getpid();
+	iov[0] = (struct iovec){ &ih, sizeof(ih) };
+	iov[1] = (struct iovec){ (void *)in, inlen };
+	memset(&mh, 0, sizeof(mh));
+	mh.msg_iov = iov;
+	mh.msg_iovlen = 2;
+	count_op(c, opcode);
+	w = sendmsg(c->fd, &mh, MSG_NOSIGNAL);
+	if (w != (ssize_t)ih.len)
+		fail("sending %s: %s", opname(opcode), w < 0 ? strerror(errno) : "short send");
+}
+
+int conn_recv(struct conn *c, uint64_t *unique, size_t *plen)
+{
+	struct fuse_out_header *oh = (void *)c->buf;
+	size_t n;
+
+	for (;;) {
+		n = recv_packet(c, "a pipelined reply");
+		if (oh->unique)
+			break;
+		handle_notify(c, n);
+	}
+	if (oh->len != n)
+		fail("out header len %u, packet %zu bytes", oh->len, n);
+	if (oh->error > 0 || oh->error < -4095)
+		fail("reply error %d is not 0 or a negative errno", oh->error);
+	*unique = oh->unique;
+	*plen = n - sizeof(*oh);
+	return oh->error;
+}
+
 int conn_call_exact(struct conn *c, uint32_t opcode, uint64_t nodeid, const void *in,
 		    size_t inlen, const void *in2, size_t in2len, void *out, size_t outsz)
 {

@@ -380,6 +380,10 @@ int conn_call(struct conn *c, uint32_t opcode, uint64_t nodeid, const void *in, 
 /* As conn_call, but a successful reply must be exactly outsz bytes. */
 int conn_call_exact(struct conn *c, uint32_t opcode, uint64_t nodeid, const void *in,
 		    size_t inlen, const void *in2, size_t in2len, void *out, size_t outsz);
+/* Pipelined requests: send without waiting; receive whichever reply comes next. */
+void conn_send(struct conn *c, uint64_t unique, uint32_t opcode, uint64_t nodeid,
+	       const void *in, size_t inlen);
+int conn_recv(struct conn *c, uint64_t *unique, size_t *plen);
 /* Handle notifications already queued on the socket (non-blocking). */
 void conn_drain(struct conn *c);
 /* Close our end and wait for the daemon; returns its exit status (or -signal). */
