@@ -109,6 +109,34 @@ static errcode_t add_symlink(ext2_filsys fs, void *arg)
 }
 
 /*
+ * A new directory's generation.  With metadata_csum a directory block's
+ * checksum covers the inode's generation, and ext2fs_mkdir wrote the first
+ * block while it was 0: read the block (still valid), write the inode,
+ * then the block again under the new checksum.
+ */
+static int write_new_dir(struct ngfs *nf, ext2_ino_t ino, struct ext2_inode_large *inode)
+{
+	blk64_t blk = 0;
+	char *buf = NULL;
+	errcode_t err = 0;
+	int ret;
+
+	if (ext2fs_has_feature_metadata_csum(nf->fs->super) && !ngfs_inode_inline(inode))
+		err = ext2fs_bmap2(nf->fs, ino, (struct ext2_inode *)inode, NULL, 0, 0, NULL, &blk);
+	if (!err && blk && !(err = ext2fs_get_mem(nf->fs->blocksize, &buf)))
+		err = ext2fs_read_dir_block4(nf->fs, blk, buf, 0, ino);
+	if (err) {
+		ext2fs_free_mem(&buf);
+		return ngfs_errno(nf, err, "mkdir", ino);
+	}
+	ret = ngfs_write_inode(nf, ino, inode);
+	if (!ret && blk && (err = ext2fs_write_dir_block4(nf->fs, blk, buf, 0, ino)))
+		ret = ngfs_errno(nf, err, "mkdir", ino);
+	ext2fs_free_mem(&buf);
+	return ret;
+}
+
+/*
  * Directories and symlinks: libext2fs builds them (dot entries, inline
  * directories, fast and slow symlinks); we then set owner, mode and times.
  */
@@ -134,6 +162,8 @@ static int create_by_lib(struct ngfs *nf, ext2_ino_t dir, const char *name, ext2
 	ngfs_set_owner(&inode, uid, gid);
 	inode.i_generation = ngfs_new_generation();
 	ngfs_stamp_new(nf, &inode);
+	if (S_ISDIR(mode))
+		return write_new_dir(nf, ino, &inode);
 	return ngfs_write_inode(nf, ino, &inode);
 }
 
