@@ -3,7 +3,9 @@
  * through protocol extensions libfuse 3.14 lacks or we negotiate ourselves
  * (lib/fuse/wire.c): file handles (FUSE_EXPORT_SUPPORT), O_TMPFILE
  * (FUSE_TMPFILE), RENAME_WHITEOUT (FUSE_RENAME2 flags) and the SGID bit an
- * access ACL clears (FUSE_SETXATTR_ACL_KILL_SGID).  Same transcript rules
+ * access ACL clears (FUSE_SETXATTR_ACL_KILL_SGID); and FIEMAP, which the
+ * kernel's FUSE layer answers itself outside iomap mode (a documented
+ * known difference).  Same transcript rules
  * as workload.c: no inode numbers, handle bytes or times are printed.
  */
 #ifndef _GNU_SOURCE
@@ -16,6 +18,8 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/xattr.h>
+#include <sys/ioctl.h>
+#include <linux/fiemap.h>
 #include <linux/fs.h>
 
 #include "workload.h"
@@ -73,6 +77,18 @@ static void fd_is(int fd, const char *path)
 		out("  same inode as %s: %s", path, a.st_ino == b.st_ino ? "yes" : "no");
 }
 
+/* Add (or remove) a dozen names with long names in DIR. */
+static void fill_dir(const char *dir, int add)
+{
+	for (int i = 0; i < 12; i++) {
+		char name[128];
+
+		snprintf(name, sizeof(name), "%s/filler-with-a-long-name-%02d", dir, i);
+		if (add ? mkfile(name, NULL) : unlink(name))
+			out("%s %s -> %s", add ? "mkfile" : "unlink", name, errname(errno));
+	}
+}
+
 void s_file_handles(void)
 {
 	struct handle f, d, inner, root, nope;
@@ -84,6 +100,13 @@ void s_file_handles(void)
 	T("mkdir fh/d", mkdir("fh/d", 0755));
 	T("mkfile fh/f", mkfile("fh/f", "handle data\n"));
 	T("mkfile fh/d/inner", mkfile("fh/d/inner", "inner\n"));
+	/*
+	 * Neither fh nor fh/d an inline directory: kernel ext4 (6.18) cannot
+	 * find the parent of an inline directory when it decodes a handle
+	 * (ESTALE), which is not what this step is about.
+	 */
+	fill_dir("fh", 1);
+	fill_dir("fh/d", 1);
 	mfd = open(".", O_RDONLY | O_DIRECTORY);
 	T("name_to_handle_at fh/f", get_handle("fh/f", &f));
 	T("name_to_handle_at fh/d", get_handle("fh/d", &d));
@@ -152,6 +175,7 @@ void s_file_handles(void)
 	fd = TFD("open_by_handle_at fh/f after drop_caches (ESTALE)", open_by_handle_at(mfd, &f.h,
 											O_RDONLY));
 	closefd(fd);
+	fill_dir("fh/d", 0);
 	T("rmdir fh/d", rmdir("fh/d"));
 	drop_caches();
 	fd = TFD("open_by_handle_at fh/d after rmdir (ESTALE)", open_by_handle_at(mfd, &d.h,
@@ -407,4 +431,33 @@ void s_acl_kill_sgid(void)
 		child_done();
 	}
 	wait_child(pid);
+}
+
+void s_fiemap(void)
+{
+	struct {
+		struct fiemap fm;
+		struct fiemap_extent ext[4];
+	} m;
+	int fd;
+
+	step("ioctl FS_IOC_FIEMAP");
+	T("mkdir fm", mkdir("fm", 0755));
+	fd = TFD("create fm/f", open("fm/f", O_CREAT | O_RDWR, 0644));
+	{
+		static char buf[16384];
+
+		memset(buf, 'f', sizeof(buf));
+		T("write 16 KiB", write(fd, buf, sizeof(buf)));
+	}
+	memset(&m, 0, sizeof(m));
+	m.fm.fm_length = FIEMAP_MAX_OFFSET;
+	m.fm.fm_flags = FIEMAP_FLAG_SYNC;
+	m.fm.fm_extent_count = 4;
+	if (T("FIEMAP fm/f (SYNC)", ioctl(fd, FS_IOC_FIEMAP, &m)) == 0 && m.fm.fm_mapped_extents)
+		out("FIEMAP fm/f: %u extent(s), first at %llu length %llu, last flags 0x%x",
+		    m.fm.fm_mapped_extents, (unsigned long long)m.ext[0].fe_logical,
+		    (unsigned long long)m.ext[0].fe_length,
+		    m.ext[m.fm.fm_mapped_extents - 1].fe_flags & FIEMAP_EXTENT_LAST);
+	closefd(fd);
 }

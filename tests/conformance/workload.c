@@ -2740,6 +2740,7 @@ int main(int argc, char **argv)
 	s_tmpfile();
 	s_whiteout();
 	s_acl_kill_sgid();
+	s_fiemap();
 	s_walk();
 	printf("\nend of workload\n");
 	return 0;

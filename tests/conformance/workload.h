@@ -54,10 +54,11 @@ void wait_child(pid_t pid);
 #define TFD(desc, expr) ({ errno = 0; int _r = (int)(expr); int _e = errno; \
 			   report_fd((desc), _r, _e); })
 
-/* steps_conf_b.c: file handles, O_TMPFILE, RENAME_WHITEOUT, SGID and ACLs */
+/* steps_fuse_ext.c: file handles, O_TMPFILE, RENAME_WHITEOUT, SGID and ACLs, FIEMAP */
 void s_file_handles(void);
 void s_tmpfile(void);
 void s_whiteout(void);
 void s_acl_kill_sgid(void);
+void s_fiemap(void);
 
 #endif
