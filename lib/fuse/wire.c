@@ -88,9 +88,10 @@ static ssize_t setxattr_to_compat(struct front *f, char *buf, ssize_t n)
 	struct fuse_setxattr_in *sx = (void *)(in + 1);
 	size_t body = n - sizeof(*in), extra = sizeof(*sx) - FUSE_COMPAT_SETXATTR_IN_SIZE;
 
+	if (body >= FUSE_COMPAT_SETXATTR_IN_SIZE)
+		sx->flags &= ~NGFS_XATTR_KILL_SGID;	/* only ever ours */
 	if (!f->wire.setxattr_ext || body < sizeof(*sx))
 		return n;	/* short: libfuse rejects it */
-	sx->flags &= ~NGFS_XATTR_KILL_SGID;
 	if (sx->setxattr_flags & FUSE_SETXATTR_ACL_KILL_SGID)
 		sx->flags |= NGFS_XATTR_KILL_SGID;
 	memmove((char *)sx + FUSE_COMPAT_SETXATTR_IN_SIZE, sx + 1, body - sizeof(*sx));
