@@ -51,16 +51,21 @@ static void encode_rdev(struct ext2_inode_large *inode, dev_t rdev)
 	}
 }
 
-/* Regular files and special files: we build the inode ourselves. */
+/*
+ * Regular files and special files: we build the inode ourselves.  Without
+ * a NAME: an O_TMPFILE file (no links, on the orphan list) or a whiteout
+ * (one link, for the caller to put in place).
+ */
 static int create_plain(struct ngfs *nf, ext2_ino_t dir, const char *name, ext2_ino_t ino,
-			mode_t mode, dev_t rdev, uid_t uid, gid_t gid, uint32_t flags)
+			mode_t mode, dev_t rdev, uid_t uid, gid_t gid, uint32_t flags,
+			enum ngfs_unnamed unnamed)
 {
 	struct ext2_inode_large inode;
 	errcode_t err;
 	int ret;
 
 	ngfs_init_inode(nf, &inode, mode, uid, gid);
-	inode.i_links_count = 1;
+	inode.i_links_count = name || unnamed == NGFS_WHITEOUT ? 1 : 0;
 	inode.i_flags = flags;
 	if (S_ISCHR(mode) || S_ISBLK(mode))
 		encode_rdev(&inode, rdev);
@@ -78,7 +83,10 @@ static int create_plain(struct ngfs *nf, ext2_ino_t dir, const char *name, ext2_
 	if ((ret = ngfs_write_inode(nf, ino, &inode)))
 		return ret;
 	ext2fs_inode_alloc_stats2(nf->fs, ino, +1, 0);
-	ret = ngfs_dir_add(nf, dir, name, ino, mode);
+	if (name)
+		ret = ngfs_dir_add(nf, dir, name, ino, mode);
+	else
+		ret = unnamed == NGFS_TMPFILE ? ngfs_orphan_new(nf, ino) : 0;
 	if (ret) {
 		ext2fs_inode_alloc_stats2(nf->fs, ino, -1, 0);
 		inode.i_links_count = 0;
@@ -108,6 +116,34 @@ static errcode_t add_symlink(ext2_filsys fs, void *arg)
 }
 
 /*
+ * A new directory's generation.  With metadata_csum a directory block's
+ * checksum covers the inode's generation, and ext2fs_mkdir wrote the first
+ * block while it was 0: read the block (still valid), write the inode,
+ * then the block again under the new checksum.
+ */
+static int write_new_dir(struct ngfs *nf, ext2_ino_t ino, struct ext2_inode_large *inode)
+{
+	blk64_t blk = 0;
+	char *buf = NULL;
+	errcode_t err = 0;
+	int ret;
+
+	if (ext2fs_has_feature_metadata_csum(nf->fs->super) && !ngfs_inode_inline(inode))
+		err = ext2fs_bmap2(nf->fs, ino, (struct ext2_inode *)inode, NULL, 0, 0, NULL, &blk);
+	if (!err && blk && !(err = ext2fs_get_mem(nf->fs->blocksize, &buf)))
+		err = ext2fs_read_dir_block4(nf->fs, blk, buf, 0, ino);
+	if (err) {
+		ext2fs_free_mem(&buf);
+		return ngfs_errno(nf, err, "mkdir", ino);
+	}
+	ret = ngfs_write_inode(nf, ino, inode);
+	if (!ret && blk && (err = ext2fs_write_dir_block4(nf->fs, blk, buf, 0, ino)))
+		ret = ngfs_errno(nf, err, "mkdir", ino);
+	ext2fs_free_mem(&buf);
+	return ret;
+}
+
+/*
  * Directories and symlinks: libext2fs builds them (dot entries, inline
  * directories, fast and slow symlinks); we then set owner, mode and times.
  */
@@ -131,13 +167,17 @@ static int create_by_lib(struct ngfs *nf, ext2_ino_t dir, const char *name, ext2
 	inode.i_mode = mode;
 	inode.i_flags |= flags;
 	ngfs_set_owner(&inode, uid, gid);
+	inode.i_generation = ngfs_new_generation();
 	ngfs_stamp_new(nf, &inode);
+	if (S_ISDIR(mode))
+		return write_new_dir(nf, ino, &inode);
 	return ngfs_write_inode(nf, ino, &inode);
 }
 
-int ngfs_create(struct ngfs *nf, ext2_ino_t dir, const char *name, mode_t mode,
-		dev_t rdev, const char *target, const struct ngfs_creds *cr,
-		ext2_ino_t *out)
+/* NAME is NULL for the inodes of ngfs_create_unnamed(). */
+static int create(struct ngfs *nf, ext2_ino_t dir, const char *name, mode_t mode,
+		  dev_t rdev, const char *target, const struct ngfs_creds *cr,
+		  enum ngfs_unnamed unnamed, ext2_ino_t *out)
 {
 	struct ext2_inode_large dinode;
 	ext2_ino_t ino, existing;
@@ -146,7 +186,7 @@ int ngfs_create(struct ngfs *nf, ext2_ino_t dir, const char *name, mode_t mode,
 	gid_t gid = cr->gid;
 	int acl_applied = 0, ret;
 
-	if ((ret = ngfs_check_writable(nf)) || (ret = ngfs_check_name(name)) ||
+	if ((ret = ngfs_check_writable(nf)) || (name && (ret = ngfs_check_name(name))) ||
 	    (ret = ngfs_read_inode(nf, dir, &dinode)))
 		return ret;
 	if (!LINUX_S_ISDIR(dinode.i_mode))
@@ -160,7 +200,7 @@ int ngfs_create(struct ngfs *nf, ext2_ino_t dir, const char *name, mode_t mode,
 		return ENAMETOOLONG;
 	if (!ngfs_space_grant(nf, 2))
 		return ENOSPC;
-	ret = ngfs_lookup(nf, dir, name, &existing);
+	ret = name ? ngfs_lookup(nf, dir, name, &existing) : ENOENT;
 	if (!ret)
 		return EEXIST;
 	if (ret != ENOENT)
@@ -201,13 +241,37 @@ int ngfs_create(struct ngfs *nf, ext2_ino_t dir, const char *name, mode_t mode,
 				    inherited_flags(&dinode, mode));
 	else
 		ret = create_plain(nf, dir, name, ino, mode, rdev, uid, gid,
-				   inherited_flags(&dinode, mode));
+				   inherited_flags(&dinode, mode), unnamed);
 	if (ret)
 		return ret;
 	if (acl_applied && (ret = ngfs_acl_inherit(nf, dir, ino, &mode, &acl_applied)))
 		return ret;
-	if ((ret = ngfs_dir_touch(nf, dir)))
+	/* The directory changes when the name appears (linkat, rename). */
+	if (name && (ret = ngfs_dir_touch(nf, dir)))
 		return ret;
 	*out = ino;
 	return 0;
+}
+
+int ngfs_create(struct ngfs *nf, ext2_ino_t dir, const char *name, mode_t mode,
+		dev_t rdev, const char *target, const struct ngfs_creds *cr,
+		ext2_ino_t *out)
+{
+	return create(nf, dir, name, mode, rdev, target, cr, 0, out);
+}
+
+/*
+ * An inode made in DIR (owner, set-group-ID, flags, default ACL as for a
+ * named one) that no directory entry names yet: an O_TMPFILE regular file,
+ * or the whiteout of a rename (a 0/0 character device with mode 0, as
+ * kernel ext4 makes it).
+ */
+int ngfs_create_unnamed(struct ngfs *nf, ext2_ino_t dir, enum ngfs_unnamed what,
+			mode_t mode, const struct ngfs_creds *cr, ext2_ino_t *out)
+{
+	if (what == NGFS_WHITEOUT)
+		mode = S_IFCHR;
+	else if (!S_ISREG(mode))
+		return EINVAL;
+	return create(nf, dir, NULL, mode, 0, NULL, cr, what, out);
 }

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <stddef.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/sysmacros.h>
 
 #include "core/ngfs.h"
@@ -330,7 +331,23 @@ void ngfs_init_inode(struct ngfs *nf, struct ext2_inode_large *inode, mode_t mod
 			want = nf->fs->super->s_want_extra_isize;
 		inode->i_extra_isize = want;
 	}
+	inode->i_generation = ngfs_new_generation();
 	ngfs_stamp_new(nf, inode);
+}
+
+/*
+ * The generation of a new inode, random as kernel ext4 makes it: a file
+ * handle names (inode number, generation), so a handle of a deleted file
+ * does not open whatever later reuses its inode number (ESTALE instead).
+ */
+uint32_t ngfs_new_generation(void)
+{
+	static uint32_t fallback;
+	uint32_t gen;
+
+	if (getrandom(&gen, sizeof(gen), GRND_NONBLOCK) != sizeof(gen))
+		gen = (uint32_t)time(NULL) * 2654435761u + ++fallback;
+	return gen;
 }
 
 /* A new inode: access, change, modification and birth times are now. */

@@ -15,6 +15,9 @@
 #define RENAME_NOREPLACE (1 << 0)
 #define RENAME_EXCHANGE (1 << 1)
 #endif
+#ifndef RENAME_WHITEOUT
+#define RENAME_WHITEOUT (1 << 2)
+#endif
 
 #define LINK_MAX_EXT4 65000
 
@@ -414,7 +417,7 @@ int ngfs_link(struct ngfs *nf, ext2_ino_t ino, ext2_ino_t dir, const char *name)
 		return EPERM;
 	if (takes_no_names(&dinode) || immutable(&inode))
 		return EPERM;
-	if (!inode.i_links_count)
+	if (!inode.i_links_count && !ngfs_node_linkable(nf, ino))
 		return ENOENT;
 	if (inode.i_links_count >= LINK_MAX_EXT4)
 		return EMLINK;
@@ -425,9 +428,14 @@ int ngfs_link(struct ngfs *nf, ext2_ino_t ino, ext2_ino_t dir, const char *name)
 		return err;
 	if ((err = ngfs_dir_add(nf, dir, name, ino, inode.i_mode)))
 		return err;
+	/* An O_TMPFILE file's first name takes it off the orphan list. */
+	if (!inode.i_links_count && (err = ngfs_node_linked(nf, ino)))
+		return err;
 	/* re-read: the link may have moved things (inline directory expansion) */
 	if ((err = ngfs_read_inode(nf, ino, &inode)))
 		return err;
+	if (!inode.i_links_count)
+		inode.i_dtime = 0;	/* was the orphan chain */
 	inode.i_links_count++;
 	ngfs_touch(nf, &inode, 0);
 	if ((err = ngfs_write_inode(nf, ino, &inode)))
@@ -496,14 +504,39 @@ static int rename_exchange(struct ngfs *nf, ext2_ino_t sdir, const char *sname,
 	return sdir == ddir ? 0 : ngfs_dir_touch(nf, ddir);
 }
 
+/* A whiteout made for a rename that then failed: nothing names it. */
+static void discard_whiteout(struct ngfs *nf, ext2_ino_t ino)
+{
+	struct ext2_inode_large inode;
+
+	if (ino && !ngfs_read_inode(nf, ino, &inode)) {
+		inode.i_links_count = 0;
+		ngfs_drop_link(nf, ino, &inode);
+	}
+}
+
+static int rename_move(struct ngfs *nf, ext2_ino_t sdir, const char *sname,
+		       ext2_ino_t sino, struct ext2_inode_large *sinode,
+		       ext2_ino_t ddir, const char *dname, ext2_ino_t dino,
+		       struct ext2_inode_large *dinode, ext2_ino_t *whiteout);
+
+/*
+ * RENAME_WHITEOUT (overlayfs): the source name is left pointing at a
+ * whiteout, a new 0/0 character device, instead of being removed.  Like
+ * kernel ext4, the whiteout is made before anything changes, so running
+ * out of inodes fails the rename as a whole.
+ */
 int ngfs_rename(struct ngfs *nf, ext2_ino_t sdir, const char *sname,
-		ext2_ino_t ddir, const char *dname, unsigned int flags)
+		ext2_ino_t ddir, const char *dname, unsigned int flags,
+		const struct ngfs_creds *cr)
 {
 	struct ext2_inode_large sdinode, ddinode, sinode, dinode;
-	ext2_ino_t sino, dino = 0;
-	int sisdir, err;
+	ext2_ino_t sino, dino = 0, whiteout = 0;
+	int err;
 
-	if (flags & ~(RENAME_NOREPLACE | RENAME_EXCHANGE))
+	if (flags & ~(RENAME_NOREPLACE | RENAME_EXCHANGE | RENAME_WHITEOUT))
+		return EINVAL;
+	if ((flags & RENAME_EXCHANGE) && (flags & (RENAME_NOREPLACE | RENAME_WHITEOUT)))
 		return EINVAL;
 	if ((err = ngfs_check_writable(nf)) || (err = ngfs_check_name(sname)) ||
 	    (err = ngfs_check_name(dname)) || (err = read_dir(nf, sdir, &sdinode)) ||
@@ -529,15 +562,39 @@ int ngfs_rename(struct ngfs *nf, ext2_ino_t sdir, const char *sname,
 	if (flags & RENAME_EXCHANGE)
 		return rename_exchange(nf, sdir, sname, sino, &sinode, ddir, dname, dino,
 				       &dinode);
-
-	sisdir = LINUX_S_ISDIR(sinode.i_mode);
-	if (sisdir && sdir != ddir && is_ancestor(nf, sino, ddir))
+	if (LINUX_S_ISDIR(sinode.i_mode) && sdir != ddir && is_ancestor(nf, sino, ddir))
 		return EINVAL;
+	if (dino && LINUX_S_ISDIR(dinode.i_mode) && !LINUX_S_ISDIR(sinode.i_mode))
+		return EISDIR;
+	if (dino && !LINUX_S_ISDIR(dinode.i_mode) && LINUX_S_ISDIR(sinode.i_mode))
+		return ENOTDIR;
+	if ((flags & RENAME_WHITEOUT) &&
+	    (err = ngfs_create_unnamed(nf, sdir, NGFS_WHITEOUT, 0, cr, &whiteout)))
+		return err;
+	err = rename_move(nf, sdir, sname, sino, &sinode, ddir, dname, dino, &dinode,
+			  &whiteout);
+	if (err)
+		discard_whiteout(nf, whiteout);	/* if it was not put in place */
+	return err;
+}
+
+/*
+ * Plain rename: SNAME goes to DNAME (replacing DINO if there is one); with
+ * a *WHITEOUT, SNAME then names it (and *WHITEOUT becomes 0).
+ */
+static int rename_move(struct ngfs *nf, ext2_ino_t sdir, const char *sname,
+		       ext2_ino_t sino, struct ext2_inode_large *sinode_in,
+		       ext2_ino_t ddir, const char *dname, ext2_ino_t dino,
+		       struct ext2_inode_large *dinode_in, ext2_ino_t *whiteout)
+{
+	struct ext2_inode_large sinode = *sinode_in, dinode;
+	int sisdir = LINUX_S_ISDIR(sinode.i_mode), err;
+
+	if (dino)
+		dinode = *dinode_in;
+	else
+		memset(&dinode, 0, sizeof(dinode));
 	if (dino) {
-		if (LINUX_S_ISDIR(dinode.i_mode) && !sisdir)
-			return EISDIR;
-		if (!LINUX_S_ISDIR(dinode.i_mode) && sisdir)
-			return ENOTDIR;
 		if (sisdir && (err = check_empty(nf, dino)))
 			return err;
 		if ((sisdir || dinode.i_links_count <= 1) && (err = ngfs_check_freeable(nf, dino)))
@@ -555,8 +612,13 @@ int ngfs_rename(struct ngfs *nf, ext2_ino_t sdir, const char *sname,
 	} else if ((err = ngfs_dir_add(nf, ddir, dname, sino, sinode.i_mode))) {
 		return err;
 	}
-	if ((err = remove_entry(nf, sdir, sname, sino)))
+	if (*whiteout) {
+		if ((err = dir_replace(nf, sdir, sname, *whiteout, LINUX_S_IFCHR)))
+			return err;
+		*whiteout = 0;
+	} else if ((err = remove_entry(nf, sdir, sname, sino))) {
 		return err;
+	}
 	if (sisdir && sdir != ddir) {
 		if ((err = set_dotdot(nf, sino, ddir)) || (err = adjust_links(nf, sdir, -1)) ||
 		    (err = adjust_links(nf, ddir, 1)))

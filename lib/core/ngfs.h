@@ -57,6 +57,7 @@ struct ngfs_node {
 	uint64_t nlookup;	/* lookups the kernel has not forgotten */
 	unsigned int nopen;	/* open file handles */
 	int orphan;		/* on the orphan list: no names, still in use */
+	int linkable;		/* O_TMPFILE: may get its first name (linkat) */
 	struct ngfs_node *hnext;	/* hash chain */
 	struct ngfs_node *onext;	/* orphan list, same order as on disk */
 };
@@ -160,6 +161,7 @@ int ngfs_set_size(struct ngfs *nf, struct ext2_inode_large *inode, uint64_t size
 void ngfs_init_inode(struct ngfs *nf, struct ext2_inode_large *inode, mode_t mode,
 		     uid_t uid, gid_t gid);
 void ngfs_stamp_new(struct ngfs *nf, struct ext2_inode_large *inode);
+uint32_t ngfs_new_generation(void);
 void ngfs_coarse_clock(int on);
 struct ngfs_statx {
 	struct stat st;
@@ -177,6 +179,9 @@ void ngfs_node_forget(struct ngfs *nf, ext2_ino_t ino, uint64_t nlookup);
 void ngfs_node_open(struct ngfs *nf, ext2_ino_t ino);
 void ngfs_node_release(struct ngfs *nf, ext2_ino_t ino);
 int ngfs_drop_link(struct ngfs *nf, ext2_ino_t ino, struct ext2_inode_large *inode);
+int ngfs_orphan_new(struct ngfs *nf, ext2_ino_t ino);
+int ngfs_node_linkable(struct ngfs *nf, ext2_ino_t ino);
+int ngfs_node_linked(struct ngfs *nf, ext2_ino_t ino);
 int ngfs_check_freeable(struct ngfs *nf, ext2_ino_t ino);
 int ngfs_release_orphans(struct ngfs *nf);
 int ngfs_free_inode(struct ngfs *nf, ext2_ino_t ino);
@@ -205,8 +210,10 @@ int ngfs_entry_live(struct ngfs *nf, ext2_ino_t dir, const char *name, ext2_ino_
 		    struct ext2_inode_large *inode);
 int ngfs_link(struct ngfs *nf, ext2_ino_t ino, ext2_ino_t dir, const char *name);
 int ngfs_unlink(struct ngfs *nf, ext2_ino_t dir, const char *name, int rmdir);
+struct ngfs_creds;
 int ngfs_rename(struct ngfs *nf, ext2_ino_t sdir, const char *sname,
-		ext2_ino_t ddir, const char *dname, unsigned int flags);
+		ext2_ino_t ddir, const char *dname, unsigned int flags,
+		const struct ngfs_creds *cr);
 int ngfs_dir_add(struct ngfs *nf, ext2_ino_t dir, const char *name, ext2_ino_t ino,
 		 mode_t mode);
 typedef errcode_t (*ngfs_insert_fn)(ext2_filsys fs, void *arg);
@@ -231,8 +238,14 @@ struct ngfs_creds {
 int ngfs_create(struct ngfs *nf, ext2_ino_t dir, const char *name, mode_t mode,
 		dev_t rdev, const char *target, const struct ngfs_creds *cr,
 		ext2_ino_t *ino);
+enum ngfs_unnamed { NGFS_TMPFILE = 1, NGFS_WHITEOUT };
+int ngfs_create_unnamed(struct ngfs *nf, ext2_ino_t dir, enum ngfs_unnamed what,
+			mode_t mode, const struct ngfs_creds *cr, ext2_ino_t *ino);
 
 /* xattr.c */
+/* ngfs_setxattr flag beside XATTR_CREATE/REPLACE: setting the access ACL
+   also clears set-group-ID (the caller is outside the group, not CAP_FSETID) */
+#define NGFS_XATTR_KILL_SGID	(1 << 30)
 int ngfs_getxattr(struct ngfs *nf, ext2_ino_t ino, const char *name,
 		  void **value, size_t *len);
 int ngfs_setxattr(struct ngfs *nf, ext2_ino_t ino, const char *name,

@@ -269,6 +269,44 @@ int ngfs_drop_link(struct ngfs *nf, ext2_ino_t ino, struct ext2_inode_large *ino
 	}
 }
 
+/*
+ * A new inode without a name (O_TMPFILE, links 0): on the orphan list, so
+ * it is freed when the kernel lets go of it, or by e2fsck after a crash,
+ * unless linkat gives it a name first.
+ */
+int ngfs_orphan_new(struct ngfs *nf, ext2_ino_t ino)
+{
+	struct ngfs_node *node = ngfs_node_get(nf, ino);
+	struct ext2_inode_large inode;
+	int err;
+
+	if (!node)
+		return ENOMEM;
+	if ((err = ngfs_read_inode(nf, ino, &inode)))
+		return err;
+	node->linkable = 1;
+	return orphan_add(nf, node, &inode);
+}
+
+/* May INO, which has no links, get a name?  Only an O_TMPFILE file may. */
+int ngfs_node_linkable(struct ngfs *nf, ext2_ino_t ino)
+{
+	struct ngfs_node *n = node_find(nf, ino);
+
+	return n && n->linkable && n->orphan;
+}
+
+/* INO got its first name: off the orphan list (the caller clears i_dtime). */
+int ngfs_node_linked(struct ngfs *nf, ext2_ino_t ino)
+{
+	struct ngfs_node *n = node_find(nf, ino);
+
+	if (!n || !n->orphan)
+		return 0;
+	n->linkable = 0;	/* as the kernel's I_LINKABLE: once */
+	return orphan_remove(nf, n);
+}
+
 /* Unmount: nobody holds anything any more. */
 int ngfs_release_orphans(struct ngfs *nf)
 {

@@ -157,6 +157,9 @@ int ngfs_setxattr(struct ngfs *nf, ext2_ino_t ino, const char *name, const void 
 	if (!strcmp(name, NGFS_ACL_ACCESS) &&
 	    (err = set_access_acl(nf, ino, &inode, value, len, &drop)))
 		return err;
+	/* As chmod would (the kernel's posix_acl_update_mode). */
+	if (!strcmp(name, NGFS_ACL_ACCESS) && (flags & NGFS_XATTR_KILL_SGID))
+		inode.i_mode &= ~S_ISGID;
 	if (drop)
 		err = exists ? ngfs_xattr_raw_remove(nf, ino, name) : 0;
 	else

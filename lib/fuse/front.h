@@ -87,6 +87,8 @@ struct front_wire {
 	struct fuse_session *se;
 	uint64_t init_unique;
 	uint32_t offered_flags2;
+	uint32_t offered_flags;	/* INIT's first flags word (FUSE_SETXATTR_EXT) */
+	int setxattr_ext;	/* the kernel sends the extended SETXATTR */
 };
 
 struct front {
@@ -191,6 +193,7 @@ void front_op_init(void *userdata, struct fuse_conn_info *conn);
 void front_op_destroy(void *userdata);
 void front_op_statfs(fuse_req_t req, fuse_ino_t ino);
 void front_op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name);
+void front_op_lookup_dot(fuse_req_t req, fuse_ino_t nodeid, const char *name);
 void front_op_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup);
 void front_op_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_data *forgets);
 void front_op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);

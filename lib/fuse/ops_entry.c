@@ -104,6 +104,10 @@ void front_op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	ext2_ino_t ino;
 	int err;
 
+	if (!strcmp(name, ".") || !strcmp(name, "..")) {
+		front_op_lookup_dot(req, parent, name);	/* decoding a file handle */
+		return;
+	}
 	front_lock(req);
 	err = front_access(req, ino_of(parent), X_OK);
 	if (!err)

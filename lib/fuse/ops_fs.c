@@ -8,7 +8,8 @@ void front_op_init(void *userdata, struct fuse_conn_info *conn)
 {
 	struct front *f = userdata;
 	unsigned int want = FUSE_CAP_DONT_MASK | FUSE_CAP_IOCTL_DIR |
-			    FUSE_CAP_CACHE_SYMLINKS | FUSE_CAP_ATOMIC_O_TRUNC;
+			    FUSE_CAP_CACHE_SYMLINKS | FUSE_CAP_ATOMIC_O_TRUNC |
+			    FUSE_CAP_EXPORT_SUPPORT;	/* file handles: ops_export.c */
 
 	if (f->nf.opts.acl)
 		want |= FUSE_CAP_POSIX_ACL;

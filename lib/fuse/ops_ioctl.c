@@ -2,7 +2,7 @@
  * ops_ioctl.c: FS_IOC_GETFLAGS/SETFLAGS, FS_IOC_FSGETXATTR/FSSETXATTR,
  * FS_IOC_GETVERSION, FITRIM and EXT4_IOC_SHUTDOWN.  The kernel sends the
  * flag ioctls with a 4-byte argument (its fileattr path); a raw
- * FS_IOC_GETVERSION carries the size of a long.
+ * FS_IOC_GETVERSION carries the size of a long, but the answer is an int.
  */
 #include <errno.h>
 #include <string.h>
@@ -13,7 +13,7 @@
 #define EXT4_IOC_SHUTDOWN _IOR('X', 125, uint32_t)
 
 union ioctl_out {
-	uint64_t word;		/* a u32 answer, widened for long-sized requests */
+	uint64_t word;		/* a u32 answer (the first 4 bytes) */
 	struct fsxattr fa;
 	struct fstrim_range range;
 };
@@ -23,13 +23,18 @@ static int privileged(fuse_req_t req)
 	return fuse_req_ctx(req)->uid == 0 || front_of(req)->cfg->fakeroot;
 }
 
-/* A u32 answer in the size the caller asked for (4, or 8 for a long). */
+/*
+ * A u32 answer: 4 bytes even when the command's size is a long, as kernel
+ * ext4 writes them (put_user of an int).  The kernel copies to the caller
+ * only what we return, and callers pass an int (lsattr -v): 8 bytes would
+ * overwrite their stack.
+ */
 static int put_u32(uint32_t v, size_t out_bufsz, union ioctl_out *out, size_t *outlen)
 {
 	if (out_bufsz < sizeof(v))
 		return EINVAL;
 	out->word = v;	/* little-endian: the first 4 bytes are the u32 */
-	*outlen = out_bufsz >= sizeof(out->word) ? sizeof(out->word) : sizeof(v);
+	*outlen = sizeof(v);
 	return 0;
 }
 

@@ -90,15 +90,17 @@ void front_op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 		     fuse_ino_t newparent, const char *newname, unsigned int flags)
 {
 	struct front *f = front_of(req);
+	struct ngfs_creds cr;	/* owner of a RENAME_WHITEOUT whiteout */
 	int err;
 
+	front_creds(req, &cr);
 	front_lock(req);
 	err = front_access(req, ino_of(parent), W_OK | X_OK);
 	if (!err)
 		err = front_access(req, ino_of(newparent), W_OK | X_OK);
 	if (!err)
 		err = ngfs_rename(&f->nf, ino_of(parent), name, ino_of(newparent), newname,
-				  flags);
+				  flags, &cr);
 	ngfs_unlock(&f->nf);
 	fuse_reply_err(req, err);
 }

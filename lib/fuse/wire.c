@@ -63,6 +63,41 @@ static int is_ext_opcode(uint32_t op)
 	       (op >= NG_FUSE_IOMAP_CONFIG && op <= NG_FUSE_IOMAP_END);
 }
 
+/*
+ * Mainline protocol that libfuse 3.14 lacks, outside iomap: FUSE_TMPFILE
+ * (ops_tmpfile.c) and the extended SETXATTR, whose setxattr_flags carry
+ * FUSE_SETXATTR_ACL_KILL_SGID (kernel 5.16+, protocol 7.33).
+ */
+static void own_init_reply(struct front *f, struct fuse_init_out *io)
+{
+	if (f->wire.offered_flags & FUSE_SETXATTR_EXT) {
+		io->flags |= FUSE_SETXATTR_EXT;
+		f->wire.setxattr_ext = 1;
+	}
+}
+
+/*
+ * libfuse 3.14 reads the 8-byte fuse_setxattr_in of old kernels: drop the
+ * 8 bytes the extended one adds, and carry KILL_SGID in a flags bit that
+ * setxattr(2) never lets through (the core's NGFS_XATTR_KILL_SGID).
+ */
+static ssize_t setxattr_to_compat(struct front *f, char *buf, ssize_t n)
+{
+	struct fuse_in_header *in = (void *)buf;
+	struct fuse_setxattr_in *sx = (void *)(in + 1);
+	size_t body = n - sizeof(*in), extra = sizeof(*sx) - FUSE_COMPAT_SETXATTR_IN_SIZE;
+
+	if (body >= FUSE_COMPAT_SETXATTR_IN_SIZE)
+		sx->flags &= ~NGFS_XATTR_KILL_SGID;	/* only ever ours */
+	if (!f->wire.setxattr_ext || body < sizeof(*sx))
+		return n;	/* short: libfuse rejects it */
+	if (sx->setxattr_flags & FUSE_SETXATTR_ACL_KILL_SGID)
+		sx->flags |= NGFS_XATTR_KILL_SGID;
+	memmove((char *)sx + FUSE_COMPAT_SETXATTR_IN_SIZE, sx + 1, body - sizeof(*sx));
+	in->len -= extra;
+	return n - extra;
+}
+
 static ssize_t wire_read(int fd, void *buf, size_t len, void *userdata)
 {
 	struct front *f = userdata;
@@ -81,19 +116,27 @@ static ssize_t wire_read(int fd, void *buf, size_t len, void *userdata)
 			return n;	/* errors and short reads: libfuse's to report */
 		if (in->len != (uint32_t)n)
 			return n;
-		if (is_ext_opcode(in->opcode)) {
+		if (is_ext_opcode(in->opcode) || in->opcode == FUSE_TMPFILE) {
 			struct wire_req r = {
 				.f = f, .fd = fd, .unique = in->unique, .nodeid = in->nodeid,
 				.opcode = in->opcode, .uid = in->uid, .gid = in->gid,
+				.pid = in->pid,
 			};
-			ext_dispatch(&r, (const char *)buf + sizeof(*in), n - sizeof(*in));
+			if (in->opcode == FUSE_TMPFILE)
+				front_op_tmpfile(&r, (const char *)buf + sizeof(*in),
+						 n - sizeof(*in));
+			else
+				ext_dispatch(&r, (const char *)buf + sizeof(*in), n - sizeof(*in));
 			continue;
 		}
+		if (in->opcode == FUSE_SETXATTR)
+			return setxattr_to_compat(f, buf, n);
 		if (in->opcode == FUSE_INIT && n >= (ssize_t)(sizeof(*in) + 16)) {
 			const struct fuse_init_in *ii = (const void *)(in + 1);
 			size_t have = n - sizeof(*in);
 
 			f->wire.init_unique = in->unique;
+			f->wire.offered_flags = ii->flags;
 			f->wire.offered_flags2 = 0;
 			if (have >= sizeof(*ii) && (ii->flags & FUSE_INIT_EXT))
 				f->wire.offered_flags2 = ii->flags2;
@@ -159,6 +202,7 @@ static ssize_t wire_writev(int fd, struct iovec *iov, int count, void *userdata)
 		int fail = 0;
 
 		f->wire.init_unique = 0;
+		own_init_reply(f, io);
 		ext_init_reply(f, f->wire.offered_flags2, &io->flags, &io->flags2, &fail);
 		if (fail) {
 			struct fuse_out_header err = {

@@ -51,7 +51,8 @@ if [ "$MODE" != kernel ] && [ ! -x "$FUSE2FS" ]; then
 fi
 if [ ! -x "$WORKLOAD" ]; then
     # Not built by make (a manual run): build it here.
-    cc -Wall -O2 -o "$T/workload" "$TOP/tests/conformance/workload.c" ||
+    cc -Wall -O2 -o "$T/workload" "$TOP/tests/conformance/workload.c" \
+        "$TOP"/tests/conformance/steps_*.c ||
         ng_fail "cannot build the workload"
     WORKLOAD=$T/workload
 fi

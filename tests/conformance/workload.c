@@ -61,16 +61,14 @@ struct fsxattr {
 #define FS_IOC_FSGETXATTR _IOR('X', 31, struct fsxattr)
 #endif
 
-#define ACL_UID 1234
-#define NOBODY 65534
+#include "workload.h"
 
 /* ------------------------------------------------------------ output */
 
 static int stepno;
 static int fine_ts = 1;		/* filesystem keeps nanoseconds */
 
-static void out(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void out(const char *fmt, ...)
+void out(const char *fmt, ...)
 {
 	va_list ap;
 
@@ -81,13 +79,13 @@ static void out(const char *fmt, ...)
 	fputc('\n', stdout);
 }
 
-static void step(const char *title)
+void step(const char *title)
 {
 	printf("\n== %03d %s\n", ++stepno, title);
 	fflush(stdout);
 }
 
-static const char *errname(int e)
+const char *errname(int e)
 {
 	static char buf[32];
 
@@ -108,7 +106,7 @@ static const char *errname(int e)
 }
 
 /* Print "desc -> 0" or "desc -> -1 ENOENT"; returns the value. */
-static long report(const char *desc, long r, int e)
+long report(const char *desc, long r, int e)
 {
 	if (r < 0)
 		out("%s -> %ld %s", desc, r, errname(e));
@@ -118,7 +116,7 @@ static long report(const char *desc, long r, int e)
 }
 
 /* Same for calls returning an fd: "ok" instead of the number. */
-static int report_fd(const char *desc, int fd, int e)
+int report_fd(const char *desc, int fd, int e)
 {
 	if (fd < 0)
 		out("%s -> -1 %s", desc, errname(e));
@@ -127,12 +125,8 @@ static int report_fd(const char *desc, int fd, int e)
 	return fd;
 }
 
-#define T(desc, expr) ({ errno = 0; long _r = (long)(expr); int _e = errno; \
-			 report((desc), _r, _e); })
-#define TFD(desc, expr) ({ errno = 0; int _r = (int)(expr); int _e = errno; \
-			   report_fd((desc), _r, _e); })
 
-static void closefd(int fd)
+void closefd(int fd)
 {
 	if (fd >= 0)
 		close(fd);
@@ -182,7 +176,7 @@ static long pwrite_pat(const char *desc, int fd, size_t n, off_t off, int seed)
 }
 
 /* Checksum and size of the whole content as read through fd (pread). */
-static void sum_fd(const char *name, int fd)
+void sum_fd(const char *name, int fd)
 {
 	unsigned char buf[65536];
 	uint64_t h = FNV0;
@@ -199,7 +193,7 @@ static void sum_fd(const char *name, int fd)
 		out("content %s: %lld bytes fnv %016" PRIx64, name, (long long)off, h);
 }
 
-static void sum_path(const char *path)
+void sum_path(const char *path)
 {
 	int fd = open(path, O_RDONLY);
 
@@ -309,7 +303,7 @@ static void print_stat(const char *desc, const struct stat *st)
 }
 
 /* lstat and print; returns 0 or -1. */
-static int show(const char *path)
+int show(const char *path)
 {
 	struct stat st;
 	char d[PATH_MAX + 16];
@@ -324,7 +318,7 @@ static int show(const char *path)
 	return 0;
 }
 
-static int showfd(const char *name, int fd)
+int showfd(const char *name, int fd)
 {
 	struct stat st;
 	char d[300];
@@ -361,7 +355,7 @@ static void show_alloc(const char *path, long long want_kib)
 	    kib < want_kib ? "NO, fewer" : kib > want_kib + 64 ? "NO, far more" : "yes");
 }
 
-static void show_nlink(const char *path)
+void show_nlink(const char *path)
 {
 	struct stat st;
 
@@ -371,7 +365,7 @@ static void show_nlink(const char *path)
 		out("nlink %s = %lu", path, (unsigned long)st.st_nlink);
 }
 
-static void same_inode(const char *a, const char *b)
+void same_inode(const char *a, const char *b)
 {
 	struct stat x, y;
 	int ra = qstat(a, &x), rb = qstat(b, &y);
@@ -505,7 +499,7 @@ static const char *dtname(unsigned char t)
 }
 
 /* Sorted listing of path with d_type, one line per entry. */
-static void list_dir(const char *path)
+void list_dir(const char *path)
 {
 	DIR *d = opendir(path);
 	struct dirent *de;
@@ -592,22 +586,9 @@ static void list_xattrs(const char *path)
 
 /* ------------------------------------------------------------ ACLs */
 
-/* On-disk-independent xattr form of POSIX ACLs (linux/posix_acl_xattr.h). */
-#define ACL_XVERSION 2
-#define A_USER_OBJ 0x01
-#define A_USER 0x02
-#define A_GROUP_OBJ 0x04
-#define A_GROUP 0x08
-#define A_MASK 0x10
-#define A_OTHER 0x20
-#define A_UNDEF_ID 0xffffffffu
+/* The xattr form of ACLs (struct acle, A_*): workload.h. */
 
-struct acle {
-	uint16_t tag, perm;
-	uint32_t id;
-};
-
-static size_t acl_encode(unsigned char *b, const struct acle *e, int n)
+size_t acl_encode(unsigned char *b, const struct acle *e, int n)
 {
 	size_t o = 4;
 
@@ -622,7 +603,7 @@ static size_t acl_encode(unsigned char *b, const struct acle *e, int n)
 }
 
 /* Print an ACL xattr value: decoded text and the raw bytes. */
-static void show_acl(const char *path, const char *name)
+void show_acl(const char *path, const char *name)
 {
 	unsigned char b[1024];
 	char txt[1024] = "", h[2 * 1024 + 1];
@@ -656,7 +637,7 @@ static void show_acl(const char *path, const char *name)
 
 /* ------------------------------------------------------------ misc helpers */
 
-static int mkfile(const char *path, const char *content)
+int mkfile(const char *path, const char *content)
 {
 	int fd = open(path, O_CREAT | O_TRUNC | O_WRONLY, 0644);
 
@@ -696,7 +677,7 @@ static char *rep(char c, size_t n)
 	return b;
 }
 
-static int fork_as(uid_t uid, gid_t gid)
+int fork_as(uid_t uid, gid_t gid)
 {
 	pid_t pid;
 
@@ -717,13 +698,13 @@ static int fork_as(uid_t uid, gid_t gid)
 	return pid;
 }
 
-static void child_done(void)
+void child_done(void)
 {
 	fflush(stdout);
 	_exit(0);
 }
 
-static void wait_child(pid_t pid)
+void wait_child(pid_t pid)
 {
 	int status;
 
@@ -2771,6 +2752,11 @@ int main(int argc, char **argv)
 	s_copy();
 	s_perm();
 	steps_dirs();
+	s_file_handles();
+	s_tmpfile();
+	s_whiteout();
+	s_acl_kill_sgid();
+	s_fiemap();
 	s_walk();
 	printf("\nend of workload\n");
 	return 0;
