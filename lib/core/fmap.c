@@ -129,7 +129,7 @@ static int overlaps_metadata(struct ngfs *nf, blk64_t start, blk64_t len)
 #define BLOCKMAP_SCAN 1024
 
 /* Inside the filesystem, off the fixed metadata, and allocated. */
-static const char *bad_range(struct ngfs *nf, blk64_t pblk, blk64_t len)
+const char *ngfs_bad_range(struct ngfs *nf, blk64_t pblk, blk64_t len)
 {
 	blk64_t free_blk;
 
@@ -190,7 +190,7 @@ static int fmap_extents(struct ngfs *nf, ext2_ino_t ino, struct ext2_inode_large
 		set_map(map, lblk, gap < maxlen ? gap : maxlen, NGFS_MAP_HOLE, 0);
 		goto out;
 	}
-	if ((why = bad_range(nf, ext.e_pblk, ext.e_len))) {
+	if ((why = ngfs_bad_range(nf, ext.e_pblk, ext.e_len))) {
 		char what[64];
 		snprintf(what, sizeof(what), "extent %s", why);
 		ret = ngfs_corrupt(nf, "fmap", ino, what);
@@ -228,7 +228,7 @@ static int fmap_blockmap(struct ngfs *nf, ext2_ino_t ino, struct ext2_inode_larg
 		} else if (err) {
 			return ngfs_errno(nf, err, "fmap", ino);
 		}
-		if (pblk && (why = bad_range(nf, pblk, 1))) {
+		if (pblk && (why = ngfs_bad_range(nf, pblk, 1))) {
 			char what[64];
 			snprintf(what, sizeof(what), "block pointer %s", why);
 			return ngfs_corrupt(nf, "fmap", ino, what);
@@ -532,6 +532,11 @@ int ngfs_fmap_punch(struct ngfs *nf, ext2_ino_t ino, struct ext2_inode_large *in
 
 	if (!len)
 		return 0;
+	/* The whole map first: a punch that stops half-way leaves damage. */
+	if (!ngfs_inode_extents(inode) && (ret = ngfs_write_inode(nf, ino, inode)))
+		return ret;
+	if ((ret = ngfs_validate_blocks(nf, ino, inode, "punch")))
+		return ret;
 	if (!ngfs_inode_extents(inode) && len != ~0ULL && lblk + len > lblk) {
 		err = punch_blockmap_range(nf, ino, inode, lblk, lblk + len - 1);
 		goto done;

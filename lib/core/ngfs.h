@@ -236,7 +236,17 @@ int ngfs_acl_chmod(struct ngfs *nf, ext2_ino_t ino, mode_t mode);
 int ngfs_acl_mode_from_xattr(const void *value, size_t len, mode_t *mode,
 			     int *equivalent);
 
+/* validate.c: checks before a change, checks on what allocators hand out */
+int ngfs_validate_blocks(struct ngfs *nf, ext2_ino_t ino, struct ext2_inode_large *inode,
+			 const char *op);
+int ngfs_validate_xattr_block(struct ngfs *nf, ext2_ino_t ino,
+			      struct ext2_inode_large *inode, const char *op);
+int ngfs_validate_freeable(struct ngfs *nf, ext2_ino_t ino, const char *op);
+int ngfs_new_inode(struct ngfs *nf, ext2_ino_t dir, mode_t mode, ext2_ino_t *out);
+void ngfs_inode_group_fixup(struct ngfs *nf, ext2_ino_t ino);
+
 /* fmap.c: file range -> device range; shared with the iomap work */
+const char *ngfs_bad_range(struct ngfs *nf, blk64_t pblk, blk64_t len);
 enum ngfs_map_type { NGFS_MAP_HOLE, NGFS_MAP_MAPPED, NGFS_MAP_UNWRITTEN };
 struct ngfs_map {
 	blk64_t lblk;		/* first logical block */
