@@ -107,6 +107,17 @@ void ngfs_fmap_free(struct ngfs *nf)
 	nf->metamap = NULL;
 }
 
+size_t ngfs_metamap_count(struct ngfs *nf)
+{
+	return nf->metamap ? nf->metamap->n : 0;
+}
+
+void ngfs_metamap_range(struct ngfs *nf, size_t i, blk64_t *start, blk64_t *len)
+{
+	*start = nf->metamap->r[i].start;
+	*len = nf->metamap->r[i].end - nf->metamap->r[i].start;
+}
+
 static int overlaps_metadata(struct ngfs *nf, blk64_t start, blk64_t len)
 {
 	const struct ngfs_metamap *m = nf->metamap;
@@ -138,6 +149,8 @@ const char *ngfs_bad_range(struct ngfs *nf, blk64_t pblk, blk64_t len)
 		return "points outside the filesystem";
 	if (overlaps_metadata(nf, pblk, len))
 		return "points at filesystem metadata";
+	if (ngfs_claims_phantom(nf, pblk, len))
+		return "points at blocks marked free";
 	if (nf->fs->block_map &&
 	    !ext2fs_find_first_zero_block_bitmap2(nf->fs->block_map, pblk, pblk + len - 1,
 						  &free_blk))

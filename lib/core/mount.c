@@ -336,6 +336,10 @@ int ngfs_open(struct ngfs *nf, const struct fdio_target *dev, const char *device
 		nf->readonly = 1;
 		nf->ro_reason = blocker;
 	}
+	if (!nf->readonly && (blocker = ngfs_layout_blocker(nf, reason, sizeof(reason)))) {
+		nf->readonly = 1;	/* claims.c */
+		nf->ro_reason = blocker;
+	}
 
 	if (!nf->readonly) {
 		ext2_filsys rw;
@@ -403,6 +407,7 @@ int ngfs_open(struct ngfs *nf, const struct fdio_target *dev, const char *device
 		nf->readonly = 1;
 		nf->ro_reason = reason;
 	}
+	ngfs_claims_scan(nf);	/* bitmaps that lie: claims.c */
 	return NGFS_OPEN_OK;
 }
 
@@ -431,7 +436,9 @@ int ngfs_flush(struct ngfs *nf, int sync_device)
 	if (nf->dirty || (nf->fs->flags & EXT2_FLAG_DIRTY) ||
 	    ext2fs_test_bb_dirty(nf->fs) || ext2fs_test_ib_dirty(nf->fs)) {
 		ext2fs_mark_super_dirty(nf->fs);
+		ngfs_claims_phantom_marks(nf, 0);	/* never written: claims.c */
 		err = ext2fs_flush2(nf->fs, EXT2_FLAG_FLUSH_NO_SYNC);
+		ngfs_claims_phantom_marks(nf, 1);
 		if (err)
 			return ngfs_errno(nf, err, "flush", 0);
 		nf->dirty = 0;
@@ -456,9 +463,11 @@ int ngfs_close(struct ngfs *nf)
 		if (err && !ret)
 			ret = err;
 	}
+	ngfs_claims_phantom_marks(nf, 0);
 	ext2fs_close_free(&nf->fs);
 	ngfs_nodes_free(nf);
 	ngfs_fmap_free(nf);
+	ngfs_claims_free(nf);
 	pthread_mutex_destroy(&nf->lock);
 	return ret;
 }

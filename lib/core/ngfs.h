@@ -69,6 +69,8 @@ struct ngfs {
 	struct ngfs_node *orphans;	/* head == s_last_orphan */
 	struct ngfs_dcache *dcache;	/* name maps of large directories */
 	struct ngfs_metamap *metamap;	/* fixed metadata blocks (fmap.c) */
+	ext2fs_block_bitmap shared_blocks;	/* claimed by two owners (claims.c), or NULL */
+	ext2fs_block_bitmap phantom_blocks;	/* in use, free on disk (claims.c), or NULL */
 	uint64_t dcache_clock;
 	uint64_t max_file_size;
 	blk64_t overhead;	/* metadata blocks, for statfs (computed once) */
@@ -245,8 +247,18 @@ int ngfs_validate_freeable(struct ngfs *nf, ext2_ino_t ino, const char *op);
 int ngfs_new_inode(struct ngfs *nf, ext2_ino_t dir, mode_t mode, ext2_ino_t *out);
 void ngfs_inode_group_fixup(struct ngfs *nf, ext2_ino_t ino);
 
+/* claims.c: the bitmaps against what the inodes claim, at a rw mount */
+void ngfs_claims_scan(struct ngfs *nf);
+int ngfs_claims_shared(struct ngfs *nf, blk64_t start, blk64_t len);
+void ngfs_claims_free(struct ngfs *nf);
+int ngfs_claims_phantom(struct ngfs *nf, blk64_t start, blk64_t len);
+void ngfs_claims_phantom_marks(struct ngfs *nf, int on);
+const char *ngfs_layout_blocker(struct ngfs *nf, char *buf, size_t len);
+
 /* fmap.c: file range -> device range; shared with the iomap work */
 const char *ngfs_bad_range(struct ngfs *nf, blk64_t pblk, blk64_t len);
+size_t ngfs_metamap_count(struct ngfs *nf);
+void ngfs_metamap_range(struct ngfs *nf, size_t i, blk64_t *start, blk64_t *len);
 enum ngfs_map_type { NGFS_MAP_HOLE, NGFS_MAP_MAPPED, NGFS_MAP_UNWRITTEN };
 struct ngfs_map {
 	blk64_t lblk;		/* first logical block */

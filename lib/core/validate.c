@@ -189,6 +189,9 @@ int ngfs_validate_blocks(struct ngfs *nf, ext2_ino_t ino, struct ext2_inode_larg
 		ret = validate_blockmap(nf, ino, op, &c);
 	if (!ret && claims_overlap(&c))
 		ret = bad(nf, ino, op, "block map", "claims a block twice");
+	for (size_t i = 0; !ret && nf->shared_blocks && i < c.n; i++)
+		if (ngfs_claims_shared(nf, c.r[i].start, c.r[i].len))
+			ret = bad(nf, ino, op, "block map", "shares blocks with another inode");
 	free(c.r);
 	return ret;
 }
