@@ -12,8 +12,9 @@
  * in-memory bitmap only ("phantom" marks, taken out around every bitmap
  * write): e2fsck may disagree with our walk (it ignores the blocks of some
  * damaged inodes), and the on-disk bitmap must not gain a difference it
- * did not have.  Freeing a phantom block is refused like freeing a block
- * marked free (fmap.c's ngfs_bad_range).  Blocks claimed twice are
+ * did not have; inodes likewise.  Freeing a phantom block is refused like
+ * freeing a block marked free (fmap.c's ngfs_bad_range), freeing a
+ * phantom inode too (validate.c).  Blocks claimed twice are
  * remembered: freeing one owner's copy would free the other's, so an
  * unlink or truncate that meets them refuses (validate.c).
  *
@@ -147,8 +148,7 @@ static unsigned long scan_inodes(struct scan *s, unsigned long *inode_lies)
 		used++;
 		if (ino >= EXT2_FIRST_INODE(fs->super) &&
 		    !ext2fs_test_inode_bitmap2(fs->inode_map, ino)) {
-			ext2fs_inode_alloc_stats2(fs, ino, +1, LINUX_S_ISDIR(inode.i_mode));
-			ngfs_inode_group_fixup(s->nf, ino);
+			ngfs_claims_phantom_inode(s->nf, ino);
 			(*inode_lies)++;
 		}
 		claim_inode(s, ino, &inode);
@@ -235,12 +235,49 @@ int ngfs_claims_phantom(struct ngfs *nf, blk64_t start, blk64_t len)
 	       !ext2fs_test_block_bitmap_range2(nf->phantom_blocks, start, len);
 }
 
-/* Take the phantom marks out of the block bitmap (ON = 0) or put them back. */
+/*
+ * INO is in use but the inode bitmap calls it free: mark it in use in
+ * memory only (the counts agree with the truth more often than the bitmap
+ * does; changing them would add a problem).
+ */
+int ngfs_claims_phantom_inode(struct ngfs *nf, ext2_ino_t ino)
+{
+	ext2_ino_t *v;
+
+	if (ngfs_claims_is_phantom_inode(nf, ino))
+		return 0;
+	v = realloc(nf->phantom_inodes, (nf->nphantom_inodes + 1) * sizeof(*v));
+	if (!v)
+		return ENOMEM;
+	nf->phantom_inodes = v;
+	v[nf->nphantom_inodes++] = ino;
+	ext2fs_mark_inode_bitmap2(nf->fs->inode_map, ino);
+	return 0;
+}
+
+int ngfs_claims_is_phantom_inode(struct ngfs *nf, ext2_ino_t ino)
+{
+	size_t i;
+
+	for (i = 0; i < nf->nphantom_inodes; i++)
+		if (nf->phantom_inodes[i] == ino)
+			return 1;
+	return 0;
+}
+
+/* Take the phantom marks out of the bitmaps (ON = 0) or put them back. */
 void ngfs_claims_phantom_marks(struct ngfs *nf, int on)
 {
 	ext2_filsys fs = nf->fs;
 	blk64_t b, end = ext2fs_blocks_count(fs->super) - 1, start;
+	size_t i;
 
+	for (i = 0; fs->inode_map && i < nf->nphantom_inodes; i++) {
+		if (on)
+			ext2fs_mark_inode_bitmap2(fs->inode_map, nf->phantom_inodes[i]);
+		else
+			ext2fs_unmark_inode_bitmap2(fs->inode_map, nf->phantom_inodes[i]);
+	}
 	if (!nf->phantom_blocks || !fs->block_map)
 		return;
 	for (start = fs->super->s_first_data_block; start <= end; start = b + 1) {
@@ -262,6 +299,9 @@ int ngfs_claims_shared(struct ngfs *nf, blk64_t start, blk64_t len)
 
 void ngfs_claims_free(struct ngfs *nf)
 {
+	free(nf->phantom_inodes);
+	nf->phantom_inodes = NULL;
+	nf->nphantom_inodes = 0;
 	if (nf->phantom_blocks)
 		ext2fs_free_block_bitmap(nf->phantom_blocks);
 	nf->phantom_blocks = NULL;

@@ -71,6 +71,8 @@ struct ngfs {
 	struct ngfs_metamap *metamap;	/* fixed metadata blocks (fmap.c) */
 	ext2fs_block_bitmap shared_blocks;	/* claimed by two owners (claims.c), or NULL */
 	ext2fs_block_bitmap phantom_blocks;	/* in use, free on disk (claims.c), or NULL */
+	ext2_ino_t *phantom_inodes;	/* likewise, inodes */
+	size_t nphantom_inodes;
 	uint64_t dcache_clock;
 	uint64_t max_file_size;
 	blk64_t overhead;	/* metadata blocks, for statfs (computed once) */
@@ -253,6 +255,8 @@ int ngfs_claims_shared(struct ngfs *nf, blk64_t start, blk64_t len);
 void ngfs_claims_free(struct ngfs *nf);
 int ngfs_claims_phantom(struct ngfs *nf, blk64_t start, blk64_t len);
 void ngfs_claims_phantom_marks(struct ngfs *nf, int on);
+int ngfs_claims_phantom_inode(struct ngfs *nf, ext2_ino_t ino);
+int ngfs_claims_is_phantom_inode(struct ngfs *nf, ext2_ino_t ino);
 const char *ngfs_layout_blocker(struct ngfs *nf, char *buf, size_t len);
 
 /* fmap.c: file range -> device range; shared with the iomap work */

@@ -231,6 +231,8 @@ int ngfs_validate_freeable(struct ngfs *nf, ext2_ino_t ino, const char *op)
 	struct ext2_inode_large inode;
 	int ret;
 
+	if (ngfs_claims_is_phantom_inode(nf, ino))
+		return ngfs_corrupt(nf, op, ino, "inode in use marked free in the inode bitmap");
 	if ((ret = ngfs_read_inode(nf, ino, &inode)))
 		return ret;
 	if ((ret = ngfs_validate_xattr_block(nf, ino, &inode, op)))
@@ -263,20 +265,19 @@ void ngfs_inode_group_fixup(struct ngfs *nf, ext2_ino_t ino)
  * A new inode, from the bitmap, checked against the inode table: an inode
  * in use (links, no dtime, a mode) that the bitmap calls free is a lying
  * bitmap.  That is recorded as corruption (errors= applies), the inode is
- * marked in use, and another one is picked.
+ * kept from allocation (in memory: claims.c), and another one is picked.
  */
 int ngfs_new_inode(struct ngfs *nf, ext2_ino_t dir, mode_t mode, ext2_ino_t *out)
 {
 	struct ext2_inode_large inode;
 	ext2_ino_t ino;
 	errcode_t err;
-	int tries, ret, isdir;
+	int tries, ret;
 
 	for (tries = 0; tries < 64; tries++) {
 		err = ext2fs_new_inode(nf->fs, dir, mode, NULL, &ino);
 		if (err)
 			return ngfs_errno(nf, err, "new_inode", dir);
-		isdir = 0;
 		if (ino < EXT2_FIRST_INODE(nf->fs->super)) {
 			ret = ngfs_corrupt(nf, "new_inode", ino,
 					   "reserved inode marked free in the inode bitmap");
@@ -287,7 +288,6 @@ int ngfs_new_inode(struct ngfs *nf, ext2_ino_t dir, mode_t mode, ext2_ino_t *out
 			} else if (ret) {
 				return ret;
 			} else if (inode.i_links_count && !inode.i_dtime && inode.i_mode) {
-				isdir = LINUX_S_ISDIR(inode.i_mode);
 				ret = ngfs_corrupt(nf, "new_inode", ino,
 						   "inode in use marked free in the inode bitmap");
 			} else {
@@ -297,10 +297,9 @@ int ngfs_new_inode(struct ngfs *nf, ext2_ino_t dir, mode_t mode, ext2_ino_t *out
 		}
 		if (nf->readonly)
 			return EROFS;	/* errors=remount-ro took effect */
-		/* In use: say so in the bitmap, and look further. */
-		ext2fs_inode_alloc_stats2(nf->fs, ino, +1, isdir);
-		ngfs_inode_group_fixup(nf, ino);
-		nf->dirty = 1;
+		/* In use: never hand it out (in memory: claims.c), look further. */
+		if ((ret = ngfs_claims_phantom_inode(nf, ino)))
+			return ret;
 	}
 	return ENOSPC;
 }
