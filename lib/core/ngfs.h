@@ -40,6 +40,7 @@ struct ngfs_options {
 	int debug;		/* fuse2fs_debug */
 	enum ngfs_errors errors;
 	uint64_t offset;	/* byte offset of the filesystem */
+	uint64_t sb;		/* -o sb=N: superblock at N KiB (a backup), 0: primary */
 };
 
 /* In-memory state of an inode the kernel knows about (node.c). */

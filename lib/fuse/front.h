@@ -41,6 +41,7 @@ struct front_config {
 	double entry_timeout;	/* seconds the kernel may cache names */
 	struct fuse_args args;	/* what goes on to libfuse */
 	int service;		/* --service: mount.safe passes the fds (service.c) */
+	int rw_asked;		/* -o rw given (sb= is read-only otherwise) */
 };
 
 /* Exit codes, documented in fuse2fs(8). */
