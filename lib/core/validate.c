@@ -255,8 +255,14 @@ void ngfs_inode_group_fixup(struct ngfs *nf, ext2_ino_t ino)
 
 	if (ext2fs_bg_flags_test(fs, g, EXT2_BG_INODE_UNINIT))
 		ext2fs_bg_flags_clear(fs, g, EXT2_BG_INODE_UNINIT);
-	if (unused && index + 1 > fs->super->s_inodes_per_group - unused)
+	if (!ext2fs_has_group_desc_csum(fs)) {
+		/* Without the feature these fields must be zero (e2fsck: "marked
+		 * uninitialized without feature set"); the kernel ignores them. */
+		ext2fs_bg_flags_clear(fs, g, EXT2_BG_BLOCK_UNINIT);
+		ext2fs_bg_itable_unused_set(fs, g, 0);
+	} else if (unused && index + 1 > fs->super->s_inodes_per_group - unused) {
 		ext2fs_bg_itable_unused_set(fs, g, fs->super->s_inodes_per_group - index - 1);
+	}
 	ext2fs_group_desc_csum_set(fs, g);
 	ext2fs_mark_super_dirty(fs);
 }
