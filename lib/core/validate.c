@@ -65,6 +65,8 @@ static int claims_overlap(struct claims *c)
 {
 	size_t i;
 
+	if (c->n < 2)
+		return 0;	/* (and qsort must not see the NULL of an empty list) */
 	qsort(c->r, c->n, sizeof(*c->r), cmp_prange);
 	for (i = 1; i < c->n; i++)
 		if (c->r[i - 1].start + c->r[i - 1].len > c->r[i].start)
