@@ -22,6 +22,13 @@ static struct ngfs_node *node_find(struct ngfs *nf, ext2_ino_t ino)
 {
 	struct ngfs_node *n;
 
+	/*
+	 * After close (DESTROY) the table is gone, but with several serving
+	 * threads a FORGET batch of the same umount can still come in (seen
+	 * under ASan on the corpus): there is nothing left to forget.
+	 */
+	if (!nf->nodes)
+		return NULL;
 	for (n = nf->nodes[bucket(nf, ino)]; n; n = n->hnext)
 		if (n->ino == ino)
 			return n;
@@ -37,7 +44,7 @@ struct ngfs_node *ngfs_node_get(struct ngfs *nf, ext2_ino_t ino)
 {
 	struct ngfs_node *n = node_find(nf, ino);
 
-	if (n)
+	if (n || !nf->nodes)
 		return n;
 	n = calloc(1, sizeof(*n));
 	if (!n)
