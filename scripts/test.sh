@@ -14,7 +14,7 @@
 set -u
 cd "$(dirname "$0")/.." || exit 1
 TOP=$(pwd)
-ASAN_CASES=${TESTS_ASAN_CASES:-"matrix-ext4 tree-usr-include corpus bad-input conformance-ext4 stress-random stress-enospc fuzz-metadata errors-policy inline-data alloc-exact sandbox-mount"}
+ASAN_CASES=${TESTS_ASAN_CASES:-"matrix-ext4 tree-usr-include corpus bad-input conformance-ext4 stress-random stress-enospc fuzz-metadata errors-policy inline-data alloc-exact sandbox-mount damage-inject"}
 passed=0 failed=0 skipped=0
 start=$(date +%s)
 

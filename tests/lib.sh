@@ -172,3 +172,10 @@ ng_is_fuse() {
     m=$(realpath -m "$1")
     awk -v m="$m" '$2 == m {t = $3} END {exit !(t ~ /^fuse/)}' /proc/mounts
 }
+
+# ng_fsck_kinds IMAGE: the kinds of problem e2fsck -fn finds (tests/fsck-kinds:
+# numbers, lists and names stripped), one per line; none for a clean image.
+# A write session must never add a kind: comm -13 before after is empty.
+ng_fsck_kinds() {
+    timeout 30 e2fsck -fn "$1" 2>&1 | "$TOP/tests/fsck-kinds"
+}

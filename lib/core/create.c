@@ -181,7 +181,6 @@ static int create(struct ngfs *nf, ext2_ino_t dir, const char *name, mode_t mode
 {
 	struct ext2_inode_large dinode;
 	ext2_ino_t ino, existing;
-	errcode_t err;
 	uid_t uid = cr->uid;
 	gid_t gid = cr->gid;
 	int acl_applied = 0, ret;
@@ -221,9 +220,8 @@ static int create(struct ngfs *nf, ext2_ino_t dir, const char *name, mode_t mode
 	if (S_ISLNK(mode))
 		mode = S_IFLNK | 0777;
 
-	err = ext2fs_new_inode(nf->fs, dir, mode, NULL, &ino);
-	if (err)
-		return ngfs_errno(nf, err, "new_inode", dir);
+	if ((ret = ngfs_new_inode(nf, dir, mode, &ino)))	/* checked: validate.c */
+		return ret;
 
 	/*
 	 * Permissions: a default ACL on the parent replaces the umask.  In
@@ -244,6 +242,7 @@ static int create(struct ngfs *nf, ext2_ino_t dir, const char *name, mode_t mode
 				   inherited_flags(&dinode, mode), unnamed);
 	if (ret)
 		return ret;
+	ngfs_inode_group_fixup(nf, ino);
 	if (acl_applied && (ret = ngfs_acl_inherit(nf, dir, ino, &mode, &acl_applied)))
 		return ret;
 	/* The directory changes when the name appears (linkat, rename). */

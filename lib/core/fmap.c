@@ -107,6 +107,17 @@ void ngfs_fmap_free(struct ngfs *nf)
 	nf->metamap = NULL;
 }
 
+size_t ngfs_metamap_count(struct ngfs *nf)
+{
+	return nf->metamap ? nf->metamap->n : 0;
+}
+
+void ngfs_metamap_range(struct ngfs *nf, size_t i, blk64_t *start, blk64_t *len)
+{
+	*start = nf->metamap->r[i].start;
+	*len = nf->metamap->r[i].end - nf->metamap->r[i].start;
+}
+
 static int overlaps_metadata(struct ngfs *nf, blk64_t start, blk64_t len)
 {
 	const struct ngfs_metamap *m = nf->metamap;
@@ -129,7 +140,7 @@ static int overlaps_metadata(struct ngfs *nf, blk64_t start, blk64_t len)
 #define BLOCKMAP_SCAN 1024
 
 /* Inside the filesystem, off the fixed metadata, and allocated. */
-static const char *bad_range(struct ngfs *nf, blk64_t pblk, blk64_t len)
+const char *ngfs_bad_range(struct ngfs *nf, blk64_t pblk, blk64_t len)
 {
 	blk64_t free_blk;
 
@@ -138,6 +149,8 @@ static const char *bad_range(struct ngfs *nf, blk64_t pblk, blk64_t len)
 		return "points outside the filesystem";
 	if (overlaps_metadata(nf, pblk, len))
 		return "points at filesystem metadata";
+	if (ngfs_claims_phantom(nf, pblk, len))
+		return "points at blocks marked free";
 	if (nf->fs->block_map &&
 	    !ext2fs_find_first_zero_block_bitmap2(nf->fs->block_map, pblk, pblk + len - 1,
 						  &free_blk))
@@ -190,7 +203,7 @@ static int fmap_extents(struct ngfs *nf, ext2_ino_t ino, struct ext2_inode_large
 		set_map(map, lblk, gap < maxlen ? gap : maxlen, NGFS_MAP_HOLE, 0);
 		goto out;
 	}
-	if ((why = bad_range(nf, ext.e_pblk, ext.e_len))) {
+	if ((why = ngfs_bad_range(nf, ext.e_pblk, ext.e_len))) {
 		char what[64];
 		snprintf(what, sizeof(what), "extent %s", why);
 		ret = ngfs_corrupt(nf, "fmap", ino, what);
@@ -228,7 +241,7 @@ static int fmap_blockmap(struct ngfs *nf, ext2_ino_t ino, struct ext2_inode_larg
 		} else if (err) {
 			return ngfs_errno(nf, err, "fmap", ino);
 		}
-		if (pblk && (why = bad_range(nf, pblk, 1))) {
+		if (pblk && (why = ngfs_bad_range(nf, pblk, 1))) {
 			char what[64];
 			snprintf(what, sizeof(what), "block pointer %s", why);
 			return ngfs_corrupt(nf, "fmap", ino, what);
@@ -532,6 +545,11 @@ int ngfs_fmap_punch(struct ngfs *nf, ext2_ino_t ino, struct ext2_inode_large *in
 
 	if (!len)
 		return 0;
+	/* The whole map first: a punch that stops half-way leaves damage. */
+	if (!ngfs_inode_extents(inode) && (ret = ngfs_write_inode(nf, ino, inode)))
+		return ret;
+	if ((ret = ngfs_validate_blocks(nf, ino, inode, "punch")))
+		return ret;
 	if (!ngfs_inode_extents(inode) && len != ~0ULL && lblk + len > lblk) {
 		err = punch_blockmap_range(nf, ino, inode, lblk, lblk + len - 1);
 		goto done;

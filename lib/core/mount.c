@@ -100,12 +100,61 @@ static const char *write_blocker(struct ngfs *nf, char *buf, size_t len)
 	return NULL;
 }
 
+/* -o sb=N (KiB, as the kernel's sb=), for every open of this mount. */
+static uint64_t backup_sb_kib;
+
+/*
+ * Open at the primary superblock, or at the backup -o sb= names: libext2fs
+ * takes a block number and a block size, so try each size that puts a
+ * block boundary at N KiB (e2fsck -b does the same search).
+ */
 static int open_fs(const struct fdio_target *dev, int flags, ext2_filsys *fs)
 {
 	char name[96];
+	errcode_t err = EXT2_ET_BAD_MAGIC;
+	unsigned int bs;
 
 	fdio_name(dev, name, sizeof(name));
-	return ext2fs_open2(name, NULL, flags, 0, 0, fdio_io_manager, fs);
+	if (!backup_sb_kib)
+		return ext2fs_open2(name, NULL, flags, 0, 0, fdio_io_manager, fs);
+	for (bs = 1024; bs <= 65536; bs *= 2) {
+		if ((backup_sb_kib * 1024) % bs)
+			continue;
+		err = ext2fs_open2(name, NULL, flags, backup_sb_kib * 1024 / bs, bs,
+				   fdio_io_manager, fs);
+		if (!err)
+			return 0;
+	}
+	return err;
+}
+
+/*
+ * The primary superblock is not ext2/3/4: is there a backup (group 1's,
+ * where mke2fs puts the first)?  Writes the advice into MSG.
+ */
+static void find_backup_sb(const struct fdio_target *dev, int flags, const char *device,
+			   char *msg, size_t msglen)
+{
+	char name[96];
+	unsigned int bs;
+	ext2_filsys fs;
+
+	fdio_name(dev, name, sizeof(name));
+	for (bs = 1024; bs <= 65536; bs *= 2) {
+		blk64_t blk = bs == 1024 ? 8193 : 8 * (blk64_t)bs;	/* group 1 */
+		if (ext2fs_open2(name, NULL, flags, blk, bs, fdio_io_manager, &fs))
+			continue;
+		ext2fs_close_free(&fs);
+		snprintf(msg, msglen, "%s: not an ext2/ext3/ext4 filesystem at the primary "
+			 "superblock, but a backup superblock is at block %llu (block size %u, "
+			 "byte %llu): run e2fsck -b %llu -B %u, or mount it read-only with "
+			 "-o sb=%llu", device, (unsigned long long)blk, bs,
+			 (unsigned long long)blk * bs, (unsigned long long)blk, bs,
+			 (unsigned long long)blk * bs / 1024);
+		return;
+	}
+	snprintf(msg, msglen, "%s: not an ext2/ext3/ext4 filesystem (no backup superblock "
+		 "found either)", device);
 }
 
 /* Superblock fields the kernel saves across replay (s_error_count .. s_last_error_*). */
@@ -294,6 +343,7 @@ int ngfs_open(struct ngfs *nf, const struct fdio_target *dev, const char *device
 	nf->opts = *opts;
 	nf->device = device;
 	nf->readonly = opts->readonly || !dev->writable;
+	backup_sb_kib = opts->sb;
 
 	err = open_fs(dev, flags, &nf->fs);
 	if (err == EXT2_ET_UNSUPP_FEATURE || err == EXT2_ET_RO_UNSUPP_FEATURE) {
@@ -320,8 +370,11 @@ int ngfs_open(struct ngfs *nf, const struct fdio_target *dev, const char *device
 		return NGFS_OPEN_REFUSED;
 	}
 	if (err) {
-		if (err == EXT2_ET_BAD_MAGIC)
-			snprintf(msg, msglen, "%s: not an ext2/ext3/ext4 filesystem", device);
+		if (err == EXT2_ET_BAD_MAGIC && opts->sb)
+			snprintf(msg, msglen, "%s: no ext2/ext3/ext4 superblock at sb=%llu (KiB)",
+				 device, (unsigned long long)opts->sb);
+		else if (err == EXT2_ET_BAD_MAGIC)
+			find_backup_sb(dev, flags, device, msg, msglen);
 		else
 			snprintf(msg, msglen, "%s: cannot open filesystem: %s", device,
 				 error_message(err));
@@ -354,6 +407,10 @@ int ngfs_open(struct ngfs *nf, const struct fdio_target *dev, const char *device
 
 	if (!nf->readonly && (blocker = write_blocker(nf, reason, sizeof(reason)))) {
 		nf->readonly = 1;
+		nf->ro_reason = blocker;
+	}
+	if (!nf->readonly && (blocker = ngfs_layout_blocker(nf, reason, sizeof(reason)))) {
+		nf->readonly = 1;	/* claims.c */
 		nf->ro_reason = blocker;
 	}
 
@@ -423,6 +480,7 @@ int ngfs_open(struct ngfs *nf, const struct fdio_target *dev, const char *device
 		nf->readonly = 1;
 		nf->ro_reason = reason;
 	}
+	ngfs_claims_scan(nf);	/* bitmaps that lie: claims.c */
 	return NGFS_OPEN_OK;
 }
 
@@ -451,7 +509,9 @@ int ngfs_flush(struct ngfs *nf, int sync_device)
 	if (nf->dirty || (nf->fs->flags & EXT2_FLAG_DIRTY) ||
 	    ext2fs_test_bb_dirty(nf->fs) || ext2fs_test_ib_dirty(nf->fs)) {
 		ext2fs_mark_super_dirty(nf->fs);
+		ngfs_claims_phantom_marks(nf, 0);	/* never written: claims.c */
 		err = ext2fs_flush2(nf->fs, EXT2_FLAG_FLUSH_NO_SYNC);
+		ngfs_claims_phantom_marks(nf, 1);
 		if (err)
 			return ngfs_errno(nf, err, "flush", 0);
 		nf->dirty = 0;
@@ -476,9 +536,11 @@ int ngfs_close(struct ngfs *nf)
 		if (err && !ret)
 			ret = err;
 	}
+	ngfs_claims_phantom_marks(nf, 0);
 	ext2fs_close_free(&nf->fs);
 	ngfs_nodes_free(nf);
 	ngfs_fmap_free(nf);
+	ngfs_claims_free(nf);
 	pthread_mutex_destroy(&nf->lock);
 	return ret;
 }

@@ -390,7 +390,8 @@ int ngfs_unlink(struct ngfs *nf, ext2_ino_t dir, const char *name, int rmdir)
 	} else if (LINUX_S_ISDIR(inode.i_mode)) {
 		return EISDIR;
 	}
-	if ((rmdir || inode.i_links_count <= 1) && (err = ngfs_check_freeable(nf, ino)))
+	/* Even with links left: a corrupt inode loses no name (validate.c). */
+	if ((err = ngfs_check_freeable(nf, ino)))
 		return err;
 	if ((err = remove_entry(nf, dir, name, ino)))
 		return err;
@@ -597,7 +598,7 @@ static int rename_move(struct ngfs *nf, ext2_ino_t sdir, const char *sname,
 	if (dino) {
 		if (sisdir && (err = check_empty(nf, dino)))
 			return err;
-		if ((sisdir || dinode.i_links_count <= 1) && (err = ngfs_check_freeable(nf, dino)))
+		if ((err = ngfs_check_freeable(nf, dino)))	/* any link count: validate.c */
 			return err;
 		if ((err = dir_replace(nf, ddir, dname, sino, sinode.i_mode)))
 			return err;

@@ -49,6 +49,7 @@ struct ngfs_options {
 	uint64_t offset;	/* byte offset of the filesystem */
 	enum ngfs_atime atime;	/* noatime / relatime / strictatime */
 	int nodiratime;		/* directories keep their atime */
+	uint64_t sb;		/* -o sb=N: superblock at N KiB (a backup), 0: primary */
 };
 
 /* In-memory state of an inode the kernel knows about (node.c). */
@@ -79,6 +80,10 @@ struct ngfs {
 	struct ngfs_node *orphans;	/* head == s_last_orphan */
 	struct ngfs_dcache *dcache;	/* name maps of large directories */
 	struct ngfs_metamap *metamap;	/* fixed metadata blocks (fmap.c) */
+	ext2fs_block_bitmap shared_blocks;	/* claimed by two owners (claims.c), or NULL */
+	ext2fs_block_bitmap phantom_blocks;	/* in use, free on disk (claims.c), or NULL */
+	ext2_ino_t *phantom_inodes;	/* likewise, inodes */
+	size_t nphantom_inodes;
 	uint64_t dcache_clock;
 	uint64_t entry_changes;	/* names removed or repointed (readdir snapshots) */
 	uint64_t max_file_size;
@@ -267,7 +272,29 @@ int ngfs_acl_chmod(struct ngfs *nf, ext2_ino_t ino, mode_t mode);
 int ngfs_acl_mode_from_xattr(const void *value, size_t len, mode_t *mode,
 			     int *equivalent);
 
+/* validate.c: checks before a change, checks on what allocators hand out */
+int ngfs_validate_blocks(struct ngfs *nf, ext2_ino_t ino, struct ext2_inode_large *inode,
+			 const char *op);
+int ngfs_validate_xattr_block(struct ngfs *nf, ext2_ino_t ino,
+			      struct ext2_inode_large *inode, const char *op);
+int ngfs_validate_freeable(struct ngfs *nf, ext2_ino_t ino, const char *op);
+int ngfs_new_inode(struct ngfs *nf, ext2_ino_t dir, mode_t mode, ext2_ino_t *out);
+void ngfs_inode_group_fixup(struct ngfs *nf, ext2_ino_t ino);
+
+/* claims.c: the bitmaps against what the inodes claim, at a rw mount */
+void ngfs_claims_scan(struct ngfs *nf);
+int ngfs_claims_shared(struct ngfs *nf, blk64_t start, blk64_t len);
+void ngfs_claims_free(struct ngfs *nf);
+int ngfs_claims_phantom(struct ngfs *nf, blk64_t start, blk64_t len);
+void ngfs_claims_phantom_marks(struct ngfs *nf, int on);
+int ngfs_claims_phantom_inode(struct ngfs *nf, ext2_ino_t ino);
+int ngfs_claims_is_phantom_inode(struct ngfs *nf, ext2_ino_t ino);
+const char *ngfs_layout_blocker(struct ngfs *nf, char *buf, size_t len);
+
 /* fmap.c: file range -> device range; shared with the iomap work */
+const char *ngfs_bad_range(struct ngfs *nf, blk64_t pblk, blk64_t len);
+size_t ngfs_metamap_count(struct ngfs *nf);
+void ngfs_metamap_range(struct ngfs *nf, size_t i, blk64_t *start, blk64_t *len);
 enum ngfs_map_type { NGFS_MAP_HOLE, NGFS_MAP_MAPPED, NGFS_MAP_UNWRITTEN };
 struct ngfs_map {
 	blk64_t lblk;		/* first logical block */

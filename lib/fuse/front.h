@@ -43,6 +43,7 @@ struct front_config {
 	int service;		/* --service: mount.safe passes the fds (service.c) */
 	unsigned long atime_flags;	/* MS_* of the atime options given (KMOUNT_ATIME_FLAGS) */
 	int said_suid, said_dev;	/* suid/nosuid, dev/nodev given: -o kernel leaves them */
+	int rw_asked;		/* -o rw given (sb= is read-only otherwise) */
 };
 
 /* Exit codes, documented in fuse2fs(8). */

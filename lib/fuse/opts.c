@@ -28,6 +28,8 @@ enum {
 static const struct fuse_opt front_opts[] = {
 	OPT("ro", fs.readonly, 1),
 	OPT("rw", fs.readonly, 0),
+	OPT("rw", rw_asked, 1),
+	OPT("sb=%lu", fs.sb, 0),
 	OPT("fakeroot", fakeroot, 1),
 	OPT("kernel", kernel, 1),
 	OPT("acl", acl, 1),
@@ -101,6 +103,8 @@ void front_usage(const char *prog)
 	       "    force_unclean           read-write although not cleanly unmounted or errors\n"
 	       "    errors=continue|remount-ro|panic   on corruption (default: superblock)\n"
 	       "    offset=BYTES            filesystem starts at this byte offset\n"
+	       "    sb=N                    use the backup superblock at N KiB (as ext4's sb=);\n"
+	       "                            read-only unless rw is given too\n"
 	       "    minixdf / bsddf         statfs counts metadata / excludes it (default)\n"
 	       "    dirsync                 flush after every directory change\n"
 	       "    relatime / strictatime / noatime   when reads move atime (default relatime)\n"
@@ -269,6 +273,9 @@ int front_parse_args(int argc, char **argv, struct front_config *cfg)
 	cfg->fs.atime = cfg->atime_flags & MS_STRICTATIME ? NGFS_ATIME_STRICT :
 			cfg->atime_flags & MS_NOATIME ? NGFS_ATIME_NEVER : NGFS_ATIME_RELATIME;
 	cfg->fs.nodiratime = !!(cfg->atime_flags & MS_NODIRATIME);
+	/* A backup superblock is for rescue: look first, write only if asked. */
+	if (cfg->fs.sb && !cfg->rw_asked)
+		cfg->fs.readonly = 1;
 	return 0;
 }
 

@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -314,6 +315,29 @@ static int serve(struct front_config *cfg, struct fuse_session *se)
 	return ret;
 }
 
+/*
+ * How the session loop ended.  libfuse ends it with the signal number when
+ * SIGTERM, SIGINT or SIGHUP arrives: the daemon stops while still mounted
+ * (a busy mount that umount refused, or a kill): say so, the exit status
+ * alone (5) says nothing.
+ */
+static int serve_result(struct front_config *cfg, int r)
+{
+	int sig = r < 0 ? -r : r;
+
+	if (!r)
+		return FRONT_EXIT_OK;
+	if (sig == SIGTERM || sig == SIGINT || sig == SIGHUP)
+		ngfs_log("%s: stopped by SIG%s while mounted on %s; the mount is detached (it "
+			 "disappears once no longer busy) and %s", cfg->device, sigabbrev_np(sig),
+			 cfg->mountpoint, cfg->fs.readonly ? "the filesystem was not changed" :
+			 "what was written is flushed before exit");
+	else
+		ngfs_log("%s: the FUSE session ended with an error: %s", cfg->device,
+			 strerror(sig));
+	return FRONT_EXIT_RUNTIME;
+}
+
 /* After mounting: messages go to FUSE2FS_LOGFILE, or syslog once detached. */
 static void redirect_logs(struct front_config *cfg, int log_fd)
 {
@@ -346,7 +370,7 @@ static int mount_libfuse_and_serve(struct front_config *cfg, struct front *f,
 	log_fd = open_logfile();
 	fuse_daemonize(cfg->foreground);
 	redirect_logs(cfg, log_fd);
-	ret = serve(cfg, se) ? FRONT_EXIT_RUNTIME : FRONT_EXIT_OK;
+	ret = serve_result(cfg, serve(cfg, se));
 	fuse_remove_signal_handlers(se);
 	fuse_session_unmount(se);
 	return ret;
@@ -362,7 +386,7 @@ static void *serve_thread(void *arg)
 {
 	struct serve_args *sa = arg;
 
-	sa->ret = serve(sa->cfg, sa->se) ? FRONT_EXIT_RUNTIME : FRONT_EXIT_OK;
+	sa->ret = serve_result(sa->cfg, serve(sa->cfg, sa->se));
 	return NULL;
 }
 
@@ -432,6 +456,20 @@ static int mount_own_and_serve(struct front_config *cfg, struct front *f,
 	if (kmp->sync_init && pthread_create(&reader, NULL, serve_thread, &sa)) {
 		kmount_report(FRONT_EXIT_RUNTIME);
 		return FRONT_EXIT_RUNTIME;
+	}
+	if (kmp->sync_init) {
+		/*
+		 * The stop signals are for the serving threads: caught here, in
+		 * pthread_join, libfuse's handler marks the session done but no
+		 * serving thread wakes up until the next request (a busy mount
+		 * hung on SIGTERM).
+		 */
+		sigset_t stop;
+		sigemptyset(&stop);
+		sigaddset(&stop, SIGTERM);
+		sigaddset(&stop, SIGINT);
+		sigaddset(&stop, SIGHUP);
+		pthread_sigmask(SIG_BLOCK, &stop, NULL);
 	}
 	if ((err = kmount_mount(kmp))) {
 		if (!f->fatal)
