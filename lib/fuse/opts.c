@@ -31,6 +31,9 @@ static const struct fuse_opt front_opts[] = {
 	OPT("norecovery", fs.norecovery, 1),
 	OPT("noload", fs.norecovery, 1),
 	OPT("force_unclean", fs.force_unclean, 1),
+	OPT("journal_writes", fs.journal_writes, 1),
+	OPT("nojournal_writes", fs.journal_writes, 0),
+	OPT("commit=%u", fs.commit_interval, 0),
 	OPT("errors=%s", errors, 0),
 	OPT("offset=%lu", fs.offset, 0),
 	OPT("minixdf", fs.minixdf, 1),
@@ -81,6 +84,9 @@ void front_usage(const char *prog)
 	       "    fakeroot                no permission checks (implies nosuid,nodev)\n"
 	       "    norecovery / noload     do not replay the journal (one that needs it: ro only)\n"
 	       "    force_unclean           read-write although not cleanly unmounted or errors\n"
+	       "    journal_writes          (experimental) metadata through the journal, ordered\n"
+	       "                            mode: a crash leaves a filesystem that mounts clean\n"
+	       "    commit=SECONDS          journal_writes: commit at least this often (default 5)\n"
 	       "    errors=continue|remount-ro|panic   on corruption (default: superblock)\n"
 	       "    offset=BYTES            filesystem starts at this byte offset\n"
 	       "    minixdf / bsddf         statfs counts metadata / excludes it (default)\n"
