@@ -30,9 +30,9 @@ static void put_tail_csum(struct journal_w *jw, unsigned char *b)
 {
 	if (jw->j.csum < 2)
 		return;
+	/* crc32c of the whole block, its tail zeroed */
 	memset(b + jw->j.bs - JBD2_TAIL_SIZE, 0, JBD2_TAIL_SIZE);
-	jbd2_put_be32(b + jw->j.bs - JBD2_TAIL_SIZE,
-		      ext2fs_crc32c_le(jw->j.seed, b, jw->j.bs - JBD2_TAIL_SIZE));
+	jbd2_put_be32(b + jw->j.bs - JBD2_TAIL_SIZE, ext2fs_crc32c_le(jw->j.seed, b, jw->j.bs));
 }
 
 static void put_header(unsigned char *b, uint32_t type, uint32_t tid)
