@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Crash-test workload: runs on a mount of tests/crash/fuse2fs-crashrec.
 
-usage: workload.py MOUNTPOINT LOG VARIANT   (VARIANT: normal | full)
+usage: workload.py MOUNTPOINT LOG VARIANT [PREFIX]   (VARIANT: normal | full)
+Everything happens under MOUNTPOINT/PREFIX (created) when PREFIX is given.
 
 Appends markers to LOG (the daemon's crash log, FUSE2FS_CRASH_LOG) in the
 same sequence as the daemon's writes, each after the call it describes
@@ -23,12 +24,17 @@ import subprocess
 import sys
 
 mnt, log, variant = sys.argv[1], sys.argv[2], sys.argv[3]
+prefix = sys.argv[4] + "/" if len(sys.argv) > 4 else ""
+if prefix:
+    os.mkdir(os.path.join(mnt, prefix))
+    mnt = os.path.join(mnt, prefix)
 rnd = random.Random(1234)
 next_id = [1]
 
 
 def mark(text):
-    b = text.encode()
+    kind, rest = text.split(" ", 1)
+    b = ("%s %s%s" % (kind, prefix, rest)).encode()
     fd = os.open(log, os.O_WRONLY | os.O_APPEND)
     os.write(fd, b"M" + bytes(8) + struct.pack("<I", len(b)) + b)
     os.close(fd)
