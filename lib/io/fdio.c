@@ -258,9 +258,14 @@ int fdio_pread(io_channel ch, void *buf, size_t len, uint64_t off)
 
 int fdio_pwrite(io_channel ch, const void *buf, size_t len, uint64_t off)
 {
-	if (!priv(ch)->t.writable)
+	struct fdio_private *p = priv(ch);
+	int err;
+
+	if (!p->t.writable)
 		return EROFS;
-	return dev_io(priv(ch), 1, (void *)buf, len, off);
+	if (p->hook.block_size && len && (err = p->hook.data_write(p->hook.ctx, off, len)))
+		return err;
+	return dev_io(p, 1, (void *)buf, len, off);
 }
 
 /*
@@ -555,9 +560,13 @@ static errcode_t fdio_discard(io_channel ch, unsigned long long block,
 int fdio_zero(io_channel ch, uint64_t off, uint64_t len)
 {
 	static const char zeros[65536];
+	struct fdio_private *p = priv(ch);
+	int err;
 
-	if (!priv(ch)->t.writable)
+	if (!p->t.writable)
 		return EROFS;
+	if (p->hook.block_size && len && (err = p->hook.data_write(p->hook.ctx, off, len)))
+		return err;
 	while (len) {
 		size_t n = len < sizeof(zeros) ? len : sizeof(zeros);
 		int err = dev_io(priv(ch), 1, (void *)zeros, n, off);

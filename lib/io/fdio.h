@@ -53,6 +53,13 @@ struct fdio_hook {
 	unsigned int block_size;
 	int (*meta_write)(void *ctx, uint64_t blk, const void *buf);	/* errno */
 	int (*meta_read)(void *ctx, uint64_t blk, void *buf);
+	/*
+	 * The data path is about to write device bytes [off, off+len): a block
+	 * the hook holds there became file data (libext2fs zeroes a block it
+	 * allocates through write_blk64): it must reach the device first and
+	 * leave the transaction.  Returns errno.
+	 */
+	int (*data_write)(void *ctx, uint64_t off, uint64_t len);
 	void *ctx;
 };
 void fdio_set_hook(io_channel ch, const struct fdio_hook *hook);	/* NULL: off */

@@ -53,8 +53,9 @@ static void drop_unchanged(struct journal_w *jw)
 		return;
 	for (i = 0; i < jw->nblocks; i++) {
 		struct tx_block *b = &jw->blocks[i];
-		if (!fdio_pread(jw->io, cur, jw->j.bs, b->blk * jw->j.bs) &&
-		    !memcmp(cur, b->data, jw->j.bs)) {
+		if (b->blk == TX_DROPPED ||
+		    (!fdio_pread(jw->io, cur, jw->j.bs, b->blk * jw->j.bs) &&
+		     !memcmp(cur, b->data, jw->j.bs))) {
 			free(b->data);
 			continue;
 		}

@@ -10,6 +10,8 @@
 
 #include "journal/jload.h"
 
+#define TX_DROPPED UINT64_MAX	/* a block that left the transaction */
+
 struct tx_block {
 	uint64_t blk;		/* home location */
 	unsigned char *data;	/* newest image */

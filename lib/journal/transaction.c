@@ -108,6 +108,32 @@ static int hook_read(void *ctx, uint64_t blk, void *buf)
 	return 1;
 }
 
+/*
+ * File data is about to be written over device bytes [off, off+len).  A
+ * block of the transaction there was allocated by this transaction (blocks
+ * it freed are not reused before the commit), so the committed state has
+ * it free: its image (libext2fs' zeroes) can go to the device now, under
+ * the data, and the block leaves the transaction (a tombstone keeps the
+ * hash chains intact).
+ */
+static int hook_data_write(void *ctx, uint64_t off, uint64_t len)
+{
+	struct journal_w *jw = ctx;
+	uint64_t blk, last;
+
+	if (!jw->nblocks)
+		return 0;
+	for (blk = off / jw->j.bs, last = (off + len - 1) / jw->j.bs; blk <= last; blk++) {
+		struct tx_block *b = tx_find(jw, blk);
+		if (!b)
+			continue;
+		if (fdio_raw_write(jw->io, blk, jw->j.bs, b->data))
+			return EIO;
+		b->blk = TX_DROPPED;
+	}
+	return 0;
+}
+
 void tx_reset(struct journal_w *jw)
 {
 	size_t i;
@@ -268,6 +294,7 @@ errcode_t journal_start(ext2_filsys fs, struct journal_w **out, char *why, size_
 	hook.block_size = jw->j.bs;
 	hook.meta_write = hook_write;
 	hook.meta_read = hook_read;
+	hook.data_write = hook_data_write;
 	hook.ctx = jw;
 	fdio_set_hook(fs->io, &hook);
 	*out = jw;

@@ -52,10 +52,18 @@ def p(rel):
     return os.path.join(mnt, rel)
 
 
+content = {}    # path -> the bytes the workload gave it
+
+
 def settle(rel):
+    """Marks REL settled with the content the workload gave it; the mount must agree."""
+    want = content[rel]
     with open(p(rel), "rb") as f:
         data = f.read()
-    mark("S %s %s %d" % (rel, hashlib.sha256(data).hexdigest(), len(data)))
+    if data != want:
+        sys.exit("workload: %s reads back %d bytes (sha %s), not the %d written" %
+                 (rel, len(data), hashlib.sha256(data).hexdigest()[:12], len(want)))
+    mark("S %s %s %d" % (rel, hashlib.sha256(want).hexdigest(), len(want)))
 
 
 def fsync_dir(rel):
@@ -79,6 +87,7 @@ def write_file(rel, size, fsync=True):
     if fsync:
         os.fsync(fd)
     os.close(fd)
+    content[rel] = pattern(fid, 0, off)
     return fid
 
 
@@ -105,9 +114,12 @@ def appends(rel, n):
     next_id[0] += 1
     fd = os.open(p(rel), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
     fsync_dir(".")
+    content[rel] = b""
     for i in range(n):
         mark("A " + rel)
-        os.write(fd, pattern(fid, i * 4096, 4096))
+        chunk = pattern(fid, i * 4096, 4096)
+        os.write(fd, chunk)
+        content[rel] += chunk
         os.fsync(fd)
         settle(rel)
     os.close(fd)
@@ -127,6 +139,7 @@ def main():
         mark("I " + src)
         mark("I " + dst)
         os.rename(p(src), p(dst))
+        content[dst] = content.pop(src)
         fsync_dir(os.path.dirname(dst))
         fsync_dir(os.path.dirname(src))
         gone(src)
@@ -151,9 +164,13 @@ def main():
         mark("I " + rel)
         if rnd.random() < 0.5:
             os.truncate(p(rel), size // 3)
+            content[rel] = content[rel][:size // 3]
         elif size > 8192:
             subprocess.run(["fallocate", "-p", "-o", "4096", "-l", str(size // 2), p(rel)],
                            check=True)
+            end = min(size, 4096 + size // 2)
+            c = content[rel]
+            content[rel] = c[:4096] + bytes(end - 4096) + c[end:]
         fd = os.open(p(rel), os.O_RDONLY)
         os.fsync(fd)
         os.close(fd)
