@@ -251,9 +251,17 @@ static int dev_io(struct fdio_private *p, int write, void *buf, size_t len, uint
 	return err;
 }
 
+static int hooked_overlay(struct fdio_private *p, uint64_t off, size_t len, char *data);
+
 int fdio_pread(io_channel ch, void *buf, size_t len, uint64_t off)
 {
-	return dev_io(priv(ch), 0, buf, len, off);
+	struct fdio_private *p = priv(ch);
+	int err = dev_io(p, 0, buf, len, off);
+
+	/* A block libext2fs allocated and zeroed is in the transaction, not yet on the device. */
+	if (!err && p->hook.block_size && len)
+		err = hooked_overlay(p, off, len, buf);
+	return err;
 }
 
 int fdio_pwrite(io_channel ch, const void *buf, size_t len, uint64_t off)
@@ -316,6 +324,11 @@ void fdio_set_hook(io_channel ch, const struct fdio_hook *hook)
 		memset(&priv(ch)->hook, 0, sizeof(priv(ch)->hook));
 }
 
+int fdio_raw_read(io_channel ch, uint64_t blk, unsigned int block_size, void *buf)
+{
+	return dev_io(priv(ch), 0, buf, block_size, blk * block_size);
+}
+
 int fdio_raw_write(io_channel ch, uint64_t blk, unsigned int block_size, const void *buf)
 {
 	if (!priv(ch)->t.writable)
@@ -353,7 +366,7 @@ static int hooked_write(struct fdio_private *p, uint64_t off, size_t len, const 
 	return err;
 }
 
-/* A metadata read sees the blocks the hook holds (read-your-writes). */
+/* A read sees the blocks the hook holds (read-your-writes). */
 static int hooked_overlay(struct fdio_private *p, uint64_t off, size_t len, char *data)
 {
 	const struct fdio_hook *h = &p->hook;
@@ -363,6 +376,10 @@ static int hooked_overlay(struct fdio_private *p, uint64_t off, size_t len, char
 
 	for (; blk <= last; blk++) {
 		uint64_t bstart = blk * bs, from, to;
+		if (bstart >= off && bstart + bs <= off + len) {
+			h->meta_read(h->ctx, blk, data + (bstart - off));
+			continue;
+		}
 		if (!tmp && posix_memalign((void **)&tmp, FDIO_ALIGN, bs))
 			return ENOMEM;
 		if (!h->meta_read(h->ctx, blk, tmp))

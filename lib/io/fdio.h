@@ -45,8 +45,9 @@ int fdio_fd(io_channel ch);
  * write_blk64, write_byte, in any block size) is handed to meta_write in
  * units of BLOCK_SIZE instead of reaching the device (partial blocks are
  * read-modify-written), and metadata reads see those blocks (meta_read
- * returns 1 when it filled BUF).  The data path (fdio_pread/pwrite/zero)
- * and discards are not diverted: ordered mode writes data in place.
+ * returns 1 when it filled BUF), fdio_pread too.  Data writes
+ * (fdio_pwrite/zero) and discards are not diverted: ordered mode writes
+ * data in place.
  * fdio knows nothing about the journal; lib/journal sets the hook.
  */
 struct fdio_hook {
@@ -65,5 +66,6 @@ struct fdio_hook {
 void fdio_set_hook(io_channel ch, const struct fdio_hook *hook);	/* NULL: off */
 /* One block of BLOCK_SIZE bytes to the device, bypassing the hook. */
 int fdio_raw_write(io_channel ch, uint64_t blk, unsigned int block_size, const void *buf);
+int fdio_raw_read(io_channel ch, uint64_t blk, unsigned int block_size, void *buf);
 
 #endif

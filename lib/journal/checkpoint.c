@@ -54,7 +54,7 @@ static void drop_unchanged(struct journal_w *jw)
 	for (i = 0; i < jw->nblocks; i++) {
 		struct tx_block *b = &jw->blocks[i];
 		if (b->blk == TX_DROPPED ||
-		    (!fdio_pread(jw->io, cur, jw->j.bs, b->blk * jw->j.bs) &&
+		    (!fdio_raw_read(jw->io, b->blk, jw->j.bs, cur) &&
 		     !memcmp(cur, b->data, jw->j.bs))) {
 			free(b->data);
 			continue;
