@@ -525,9 +525,15 @@ static int journal_finish(struct ngfs *nf)
 {
 	int ret;
 
+	uint64_t commits = 0;
+	errcode_t err;
+
 	timer_stop(nf);
 	ret = ngfs_flush(nf, 1);
-	ngfs_debug(nf, "journal: %llu commit(s)", (unsigned long long)journal_stop(nf->journal));
+	err = journal_stop(nf->journal, &commits);
+	if (err && !ret)
+		ret = ngfs_errno(nf, err, "journal close", 0);
+	ngfs_debug(nf, "journal: %llu commit(s)", (unsigned long long)commits);
 	nf->journal = NULL;
 	if (ret) {
 		/*

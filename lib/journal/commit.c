@@ -2,11 +2,18 @@
  * commit.c: writing one transaction to the log, as jbd2.md 8.3 lists it.
  * Own JBD2 writer code: Debian's libext2fs 1.47.0 exports no journal API.
  *
- * The log is empty before every commit (checkpoint.c empties it right
- * after), so a transaction always starts at s_first and never wraps:
- *   journal superblock (s_start = s_first, s_sequence = tid),
- *   [descriptor, copies...]..., flush (ordered data and the log),
- *   commit block, flush.  Only then is the transaction committed.
+ * The log holds at most one committed transaction, already written home
+ * (checkpoint.c).  The next one goes right after it, or at s_first when it
+ * does not fit before the end; it never wraps and never overlaps the live
+ * one (if it would, the log is emptied first):
+ *   [descriptor, copies...]..., flush (the previous transaction's home
+ *   copies, ordered data, the log), journal superblock (s_start, s_sequence
+ *   = this transaction) and commit block, flush.  Only then is it committed.
+ * If the commit block is durable and the superblock is not, the superblock
+ * still names the previous transaction, which is followed directly by
+ * this one (same tid + 1): the scan replays both.  If the superblock is
+ * durable and the commit block not, nothing is replayed, and the previous
+ * transaction's home copies were flushed before.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -61,7 +68,7 @@ errcode_t tx_write_log(struct journal_w *jw, size_t from, size_t n)
 	/* Tags per descriptor: the first carries the 16-byte UUID. */
 	size_t per_desc = 1 + (bs - JBD2_HDR_SIZE - jw->j.tail - tb - TAG_UUID_BYTES) / tb;
 	unsigned char *desc = calloc(1, bs), *copies = malloc(per_desc * bs);
-	uint32_t head = jw->j.first, tid = jw->tid, crc32 = ~0U;
+	uint32_t head, start, len, tid = jw->tid, crc32 = ~0U;
 	struct timespec now;
 	size_t i, k, g;
 	errcode_t err;
@@ -70,9 +77,20 @@ errcode_t tx_write_log(struct journal_w *jw, size_t from, size_t n)
 		err = EXT2_ET_NO_MEMORY;
 		goto out;
 	}
-	/* Step b: the superblock names this transaction (flushed with the log). */
-	if ((err = jsb_write(jw, jw->j.first, tid)))
-		goto out;
+	len = n + (n + per_desc - 1) / per_desc + 1;
+	start = jw->live ? jw->live_end : jw->j.first;
+	if (start + len > jw->j.last)
+		start = jw->j.first;
+	if (jw->live && start < jw->live_end && start + len > jw->live_start) {
+		/* It would overwrite the live transaction: empty the log first. */
+		if ((err = fdio_sync(jw->io) ? EXT2_ET_SHORT_WRITE : 0) ||
+		    (err = jsb_write(jw, 0, tid)) ||
+		    (err = fdio_sync(jw->io) ? EXT2_ET_SHORT_WRITE : 0))
+			goto out;
+		jw->live = 0;
+		start = jw->j.first;
+	}
+	head = start;
 	/* Step e: descriptor, then its copies, group by group (log order). */
 	for (i = from; i < from + n; i += g) {
 		size_t off = JBD2_HDR_SIZE;
@@ -122,8 +140,11 @@ errcode_t tx_write_log(struct journal_w *jw, size_t from, size_t n)
 				goto out;
 		}
 	}
-	/* Step f: ordered data, the superblock and the log are durable before the commit. */
+	/* Step f: home copies of the last commit, ordered data and the log are durable. */
 	if ((err = fdio_sync(jw->io)))
+		goto out;
+	/* Step b, late: the superblock names this transaction (see the top). */
+	if ((err = jsb_write(jw, start, tid)))
 		goto out;
 	memset(desc, 0, bs);
 	put_header(desc, JBD2_COMMIT, tid);
@@ -141,6 +162,9 @@ errcode_t tx_write_log(struct journal_w *jw, size_t from, size_t n)
 	/* Step g: the commit block, durable: only now is the transaction committed. */
 	if ((err = log_write(jw, head, desc)) || (err = fdio_sync(jw->io)))
 		goto out;
+	jw->live = 1;
+	jw->live_start = start;
+	jw->live_end = head + 1;
 	jw->commits++;
 out:
 	free(desc);

@@ -60,9 +60,8 @@ errcode_t journal_clear_errno(ext2_filsys fs, io_channel wio);
  * 1.47.0 exports no journal API.  While a writer is started, every
  * metadata block libext2fs writes goes into the running transaction
  * (the fdio hook) instead of the device; journal_commit() writes it to
- * the log, makes it durable, writes it home and empties the log again
- * (the log never holds more than the transaction being committed, so no
- * revoke records are ever needed).  File data is written in place before
+ * the log, makes it durable and writes it home (the log never holds more
+ * than the last committed transaction, so no revoke records are needed).  File data is written in place before
  * the commit's first flush (ordered mode).  Blocks freed by the running
  * transaction stay allocated in memory until it commits, so that no
  * committed metadata ever points at a block that already holds new data.
@@ -82,7 +81,10 @@ int journal_wants_commit(const struct journal_w *jw);
 void journal_release_frees(struct journal_w *jw);
 /* Commit the running transaction (flush, commit block, checkpoint, empty log). */
 errcode_t journal_commit(struct journal_w *jw);
-/* Unhook and free; the caller commits first.  Returns the number of commits. */
-uint64_t journal_stop(struct journal_w *jw);
+/*
+ * Empty the log (unless a commit failed), unhook and free; the caller
+ * commits first.  *COMMITS: how many commits there were.
+ */
+errcode_t journal_stop(struct journal_w *jw, uint64_t *commits);
 
 #endif

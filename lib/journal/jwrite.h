@@ -28,6 +28,9 @@ struct journal_w {
 	io_channel io;
 	blk64_t *logmap;		/* log block -> device block, j.maxlen entries */
 	uint32_t tid;			/* tid of the next commit */
+	/* the last committed transaction, still in the log: [live_start, live_end) */
+	int live;
+	uint32_t live_start, live_end;
 	unsigned int capacity;		/* blocks one commit can carry */
 	int broken;			/* a commit failed: nothing more is written */
 	/* the running transaction: blocks in insertion order, hashed by block */
@@ -51,5 +54,6 @@ errcode_t tx_write_log(struct journal_w *jw, size_t from, size_t n);
 /* checkpoint.c */
 errcode_t tx_checkpoint(struct journal_w *jw, size_t from, size_t n);
 errcode_t jsb_write(struct journal_w *jw, uint32_t start, uint32_t sequence);
+errcode_t tx_empty_log(struct journal_w *jw);
 
 #endif

@@ -306,9 +306,10 @@ fail:
 	return err;
 }
 
-uint64_t journal_stop(struct journal_w *jw)
+errcode_t journal_stop(struct journal_w *jw, uint64_t *commits_out)
 {
 	uint64_t commits = jw->commits;
+	errcode_t err = tx_empty_log(jw);
 	void (*old)(ext2_filsys, blk64_t, int);
 	void (*old_range)(ext2_filsys, blk64_t, blk_t, int);
 
@@ -324,5 +325,6 @@ uint64_t journal_stop(struct journal_w *jw)
 	free(jw->logmap);
 	journal_free(&jw->j);
 	free(jw);
-	return commits;
+	*commits_out = commits;
+	return err;
 }
