@@ -165,6 +165,21 @@ static void defer_free(struct journal_w *jw, blk64_t blk, blk64_t count)
 	}
 	jw->freed_blocks += count;
 	ext2fs_mark_block_bitmap_range2(jw->fs->block_map, blk, count);
+	/*
+	 * A freed block leaves the transaction: nothing in its final state
+	 * points at it, and a logged copy would be replayed over the data its
+	 * next owner gets once this transaction has committed (when a crash
+	 * lands the next commit block without its journal superblock, this
+	 * transaction is replayed again before that one).
+	 */
+	if (jw->nblocks) {
+		blk64_t b;
+		for (b = blk; b < blk + count; b++) {
+			struct tx_block *t = tx_find(jw, b);
+			if (t)
+				t->blk = TX_DROPPED;
+		}
+	}
 }
 
 static void stats_cb(ext2_filsys fs, blk64_t blk, int inuse)
