@@ -484,6 +484,168 @@ int ngfs_open(struct ngfs *nf, const struct fdio_target *dev, const char *device
 	return NGFS_OPEN_OK;
 }
 
+/*
+ * Journaled writes: the commit= timer.  It never blocks on the filesystem
+ * lock (trylock, retried soon when busy), so ngfs_close() can stop and join
+ * it while holding that lock.
+ */
+static void *commit_timer(void *arg)
+{
+	struct ngfs *nf = arg;
+	struct ngfs_commit_timer *t = &nf->timer;
+	unsigned int interval = nf->opts.commit_interval ? nf->opts.commit_interval : 5;
+	struct timespec due;
+	int busy = 0;
+
+	pthread_mutex_lock(&t->lock);
+	while (!t->stop) {
+		clock_gettime(CLOCK_REALTIME, &due);
+		if (busy)
+			due.tv_nsec += 200000000;
+		else
+			due.tv_sec += interval;
+		if (due.tv_nsec >= 1000000000) {
+			due.tv_sec++;
+			due.tv_nsec -= 1000000000;
+		}
+		pthread_cond_timedwait(&t->wake, &t->lock, &due);
+		if (t->stop)
+			break;
+		pthread_mutex_unlock(&t->lock);
+		busy = pthread_mutex_trylock(&nf->lock) != 0;
+		if (!busy) {
+			if (nf->journal && !nf->readonly)
+				ngfs_flush(nf, 1);
+			pthread_mutex_unlock(&nf->lock);
+		}
+		pthread_mutex_lock(&t->lock);
+	}
+	pthread_mutex_unlock(&t->lock);
+	return NULL;
+}
+
+static void timer_stop(struct ngfs *nf)
+{
+	struct ngfs_commit_timer *t = &nf->timer;
+
+	if (!t->running)
+		return;
+	pthread_mutex_lock(&t->lock);
+	t->stop = 1;
+	pthread_cond_signal(&t->wake);
+	pthread_mutex_unlock(&t->lock);
+	pthread_join(t->thread, NULL);
+	pthread_mutex_destroy(&t->lock);
+	pthread_cond_destroy(&t->wake);
+	t->running = 0;
+}
+
+/*
+ * Started by the first verb, not at mount: the daemon forks into the
+ * background after ngfs_start_writing(), and threads do not survive a fork.
+ */
+static void timer_start(struct ngfs *nf)
+{
+	struct ngfs_commit_timer *t = &nf->timer;
+
+	t->started = 1;
+	pthread_mutex_init(&t->lock, NULL);
+	pthread_cond_init(&t->wake, NULL);
+	t->stop = 0;
+	t->running = !pthread_create(&t->thread, NULL, commit_timer, nf);
+	if (!t->running)
+		ngfs_log("%s: no commit timer thread: commits at fsync and unmount only",
+			 nf->device);
+}
+
+void ngfs_journal_between_verbs(struct ngfs *nf)
+{
+	if (!nf->timer.started)
+		timer_start(nf);
+	if (!nf->readonly && journal_wants_commit(nf->journal))
+		ngfs_flush(nf, 1);
+}
+
+/*
+ * Journaled writes on (-o journal_writes, a filesystem with a journal):
+ * needs_recovery is set and VALID_FS kept while mounted, as the kernel
+ * does; every metadata change then goes through the journal.
+ */
+static int journal_on(struct ngfs *nf)
+{
+	struct ext2_super_block *sb = nf->fs->super;
+	char why[256];
+	errcode_t err;
+	int ret;
+
+	ext2fs_set_feature_journal_needs_recovery(sb);
+	sb->s_mnt_count++;
+	sb->s_mtime = time(NULL);
+	nf->fs->flags |= EXT2_FLAG_MASTER_SB_ONLY;
+	ext2fs_mark_super_dirty(nf->fs);
+	nf->dirty = 1;
+	/* needs_recovery is durable before the first log write (jbd2.md 8.2). */
+	if ((ret = ngfs_flush(nf, 1)))
+		return ret;
+	err = journal_start(nf->fs, &nf->journal, why, sizeof(why));
+	if (err) {
+		ngfs_log("%s: journaled writes off: %s; writing through", nf->device, why);
+		ext2fs_clear_feature_journal_needs_recovery(sb);
+		return -1;
+	}
+	ngfs_debug(nf, "journaled writes on (commit=%u)",
+		   nf->opts.commit_interval ? nf->opts.commit_interval : 5);
+	return 0;
+}
+
+/* Commit the rest, empty the log, back to write-through (lock held). */
+static int journal_finish(struct ngfs *nf)
+{
+	int ret;
+
+	uint64_t commits = 0;
+	errcode_t err;
+
+	timer_stop(nf);
+	ret = ngfs_flush(nf, 1);
+	err = journal_stop(nf->journal, &commits);
+	if (err && !ret)
+		ret = ngfs_errno(nf, err, "journal close", 0);
+	ngfs_debug(nf, "journal: %llu commit(s)", (unsigned long long)commits);
+	nf->journal = NULL;
+	if (ret) {
+		/*
+		 * A failed commit left the log for the next mount to replay:
+		 * nothing more may reach the device (ext2fs_close would flush).
+		 */
+		nf->fs->flags &= ~(EXT2_FLAG_DIRTY | EXT2_FLAG_BB_DIRTY | EXT2_FLAG_IB_DIRTY |
+				   EXT2_FLAG_RW);
+		nf->dirty = 0;
+		return ret;
+	}
+	ext2fs_clear_feature_journal_needs_recovery(nf->fs->super);
+	nf->fs->flags &= ~EXT2_FLAG_MASTER_SB_ONLY;
+	ext2fs_mark_super_dirty(nf->fs);
+	nf->dirty = 1;
+	return 0;
+}
+
+int ngfs_journal_off(struct ngfs *nf)
+{
+	int ret;
+
+	if (!nf->journal)
+		return 0;
+	ret = journal_finish(nf);
+	/* Write-through from now on: not clean until a clean unmount. */
+	nf->fs->super->s_state &= ~EXT2_VALID_FS;
+	ext2fs_mark_super_dirty(nf->fs);
+	nf->dirty = 1;
+	if (!ret)
+		ret = ngfs_flush(nf, 1);
+	return ret;
+}
+
 /* Called once the mount is up: the filesystem is in use from now on. */
 int ngfs_start_writing(struct ngfs *nf)
 {
@@ -491,6 +653,11 @@ int ngfs_start_writing(struct ngfs *nf)
 
 	if (nf->readonly)
 		return 0;
+	if (nf->opts.journal_writes && ext2fs_has_feature_journal(sb)) {
+		int ret = journal_on(nf);
+		if (ret >= 0)
+			return ret;
+	}
 	/* Not clean until we unmount cleanly: a crash makes e2fsck check it. */
 	sb->s_state &= ~EXT2_VALID_FS;
 	sb->s_mnt_count++;
@@ -500,12 +667,35 @@ int ngfs_start_writing(struct ngfs *nf)
 	return ngfs_flush(nf, 1);
 }
 
+/* Journaled: the metadata libext2fs holds in memory into the transaction, then commit. */
+static int journal_commit_now(struct ngfs *nf)
+{
+	ext2_filsys fs = nf->fs;
+	errcode_t err;
+
+	journal_release_frees(nf->journal);
+	fs->flags |= EXT2_FLAG_MASTER_SB_ONLY;
+	ext2fs_mark_super_dirty(fs);
+	err = ext2fs_flush2(fs, EXT2_FLAG_FLUSH_NO_SYNC);
+	if (!err)
+		err = journal_commit(nf->journal);
+	if (err) {
+		nf->readonly = 1;
+		nf->ro_reason = "a journal commit failed; the next mount replays the journal";
+		return ngfs_errno(nf, err, "journal commit", 0);
+	}
+	nf->dirty = 0;
+	return 0;
+}
+
 int ngfs_flush(struct ngfs *nf, int sync_device)
 {
 	errcode_t err = 0;
 
 	if (!(nf->fs->flags & EXT2_FLAG_RW))
 		return 0;
+	if (nf->journal)
+		return journal_commit_now(nf);
 	if (nf->dirty || (nf->fs->flags & EXT2_FLAG_DIRTY) ||
 	    ext2fs_test_bb_dirty(nf->fs) || ext2fs_test_ib_dirty(nf->fs)) {
 		ext2fs_mark_super_dirty(nf->fs);
@@ -531,8 +721,10 @@ int ngfs_close(struct ngfs *nf)
 		ret = ngfs_release_orphans(nf);
 		if (!(nf->fs->super->s_state & EXT2_ERROR_FS) && !ret)
 			nf->fs->super->s_state |= EXT2_VALID_FS;
+		if (nf->journal && (err = journal_finish(nf)) && !ret)
+			ret = err;
 		nf->dirty = 1;
-		err = ngfs_flush(nf, 1);
+		err = ngfs_flush(nf, 1);	/* 0 at once when the commit failed (not RW) */
 		if (err && !ret)
 			ret = err;
 	}

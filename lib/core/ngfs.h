@@ -50,6 +50,8 @@ struct ngfs_options {
 	enum ngfs_atime atime;	/* noatime / relatime / strictatime */
 	int nodiratime;		/* directories keep their atime */
 	uint64_t sb;		/* -o sb=N: superblock at N KiB (a backup), 0: primary */
+	int journal_writes;	/* -o journal_writes: metadata through the journal */
+	unsigned int commit_interval;	/* -o commit=SECONDS (0: default 5) */
 };
 
 /* In-memory state of an inode the kernel knows about (node.c). */
@@ -65,6 +67,15 @@ struct ngfs_node {
 
 struct ngfs_dcache;
 struct ngfs_metamap;
+struct journal_w;
+
+/* The commit= timer of journaled writes (mount.c). */
+struct ngfs_commit_timer {
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t wake;
+	int started, running, stop;
+};
 
 struct ngfs {
 	ext2_filsys fs;
@@ -91,7 +102,12 @@ struct ngfs {
 	int caller_reserved;	/* current caller may use the root-reserved blocks */
 	int kernel_acl;		/* the kernel applies umask and default ACLs (iomap) */
 	uint64_t inline_io_calls;	/* transfers of inline data (the front's counters) */
+	struct journal_w *journal;	/* journaled writes are on (mount.c) */
+	struct ngfs_commit_timer timer;
 };
+
+/* Between verbs: commit a journal transaction that grew large (mount.c). */
+void ngfs_journal_between_verbs(struct ngfs *nf);
 
 /* Inode attribute selectors. */
 enum ngfs_time { NGFS_ATIME, NGFS_MTIME, NGFS_CTIME, NGFS_CRTIME };
@@ -104,7 +120,12 @@ static inline void ngfs_lock_as(struct ngfs *nf, uid_t uid, gid_t gid)
 	nf->caller_reserved = uid == 0 || (nf->fs && (uid == nf->fs->super->s_def_resuid ||
 						     gid == nf->fs->super->s_def_resgid));
 }
-static inline void ngfs_unlock(struct ngfs *nf) { pthread_mutex_unlock(&nf->lock); }
+static inline void ngfs_unlock(struct ngfs *nf)
+{
+	if (nf->journal)
+		ngfs_journal_between_verbs(nf);
+	pthread_mutex_unlock(&nf->lock);
+}
 
 /* How an inode keeps its data: in the inode itself, or in an extent tree. */
 static inline int ngfs_inode_inline(const struct ext2_inode_large *inode)
@@ -135,6 +156,8 @@ enum ngfs_open_result {
 int ngfs_open(struct ngfs *nf, const struct fdio_target *dev, const char *device,
 	      const struct ngfs_options *opts, char *msg, size_t msglen);
 int ngfs_start_writing(struct ngfs *nf);
+/* Journaled writes off (iomap takes over the device): back to write-through. */
+int ngfs_journal_off(struct ngfs *nf);
 int ngfs_close(struct ngfs *nf);
 int ngfs_flush(struct ngfs *nf, int sync_device);
 int ngfs_statfs(struct ngfs *nf, struct statvfs *st);

@@ -37,6 +37,9 @@ static const struct fuse_opt front_opts[] = {
 	OPT("norecovery", fs.norecovery, 1),
 	OPT("noload", fs.norecovery, 1),
 	OPT("force_unclean", fs.force_unclean, 1),
+	OPT("journal_writes", fs.journal_writes, 1),
+	OPT("nojournal_writes", fs.journal_writes, 0),
+	OPT("commit=%u", fs.commit_interval, 0),
 	OPT("errors=%s", errors, 0),
 	OPT("offset=%lu", fs.offset, 0),
 	OPT("minixdf", fs.minixdf, 1),
@@ -101,6 +104,9 @@ void front_usage(const char *prog)
 	       "    fakeroot                no permission checks (implies nosuid,nodev)\n"
 	       "    norecovery / noload     do not replay the journal (one that needs it: ro only)\n"
 	       "    force_unclean           read-write although not cleanly unmounted or errors\n"
+	       "    journal_writes / nojournal_writes  metadata through the journal (ordered\n"
+	       "                            mode; default with a journal) / in place\n"
+	       "    commit=SECONDS          journal_writes: commit at least this often (default 5)\n"
 	       "    errors=continue|remount-ro|panic   on corruption (default: superblock)\n"
 	       "    offset=BYTES            filesystem starts at this byte offset\n"
 	       "    sb=N                    use the backup superblock at N KiB (as ext4's sb=);\n"
@@ -212,6 +218,7 @@ int front_parse_args(int argc, char **argv, struct front_config *cfg)
 	cfg->attr_timeout = 0.0;
 	cfg->entry_timeout = 1.0;
 	cfg->iomap_cache = 1;
+	cfg->fs.journal_writes = 1;	/* filesystems with a journal */
 	cfg->args = (struct fuse_args)FUSE_ARGS_INIT(argc, argv);
 	if (fuse_opt_parse(&cfg->args, cfg, front_opts, opt_proc) == -1)
 		return FRONT_EXIT_USAGE;

@@ -42,4 +42,32 @@ int fdio_fd(io_channel ch);
 /* Bytes of the device after the offset: no read, write or discard goes past them. */
 uint64_t fdio_size(io_channel ch);
 
+/*
+ * Journal hook: while set, every metadata write libext2fs issues (write_blk,
+ * write_blk64, write_byte, in any block size) is handed to meta_write in
+ * units of BLOCK_SIZE instead of reaching the device (partial blocks are
+ * read-modify-written), and metadata reads see those blocks (meta_read
+ * returns 1 when it filled BUF), fdio_pread too.  Data writes
+ * (fdio_pwrite/zero) and discards are not diverted: ordered mode writes
+ * data in place.
+ * fdio knows nothing about the journal; lib/journal sets the hook.
+ */
+struct fdio_hook {
+	unsigned int block_size;
+	int (*meta_write)(void *ctx, uint64_t blk, const void *buf);	/* errno */
+	int (*meta_read)(void *ctx, uint64_t blk, void *buf);
+	/*
+	 * The data path is about to write device bytes [off, off+len): a block
+	 * the hook holds there became file data (libext2fs zeroes a block it
+	 * allocates through write_blk64): it must reach the device first and
+	 * leave the transaction.  Returns errno.
+	 */
+	int (*data_write)(void *ctx, uint64_t off, uint64_t len);
+	void *ctx;
+};
+void fdio_set_hook(io_channel ch, const struct fdio_hook *hook);	/* NULL: off */
+/* One block of BLOCK_SIZE bytes to the device, bypassing the hook. */
+int fdio_raw_write(io_channel ch, uint64_t blk, unsigned int block_size, const void *buf);
+int fdio_raw_read(io_channel ch, uint64_t blk, unsigned int block_size, void *buf);
+
 #endif

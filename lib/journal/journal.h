@@ -55,4 +55,36 @@ errcode_t journal_replay(ext2_filsys fs, io_channel wio, struct journal_report *
 /* Zero s_errno in the journal superblock once the ext4 superblock has ERROR_FS. */
 errcode_t journal_clear_errno(ext2_filsys fs, io_channel wio);
 
+/*
+ * Journaled writes (ordered mode).  Own JBD2 writer: Debian's libext2fs
+ * 1.47.0 exports no journal API.  While a writer is started, every
+ * metadata block libext2fs writes goes into the running transaction
+ * (the fdio hook) instead of the device; journal_commit() writes it to
+ * the log, makes it durable and writes it home (the log never holds more
+ * than the last committed transaction, so no revoke records are needed).  File data is written in place before
+ * the commit's first flush (ordered mode).  Blocks freed by the running
+ * transaction stay allocated in memory until it commits, so that no
+ * committed metadata ever points at a block that already holds new data.
+ * All calls with the filesystem lock held.
+ */
+struct journal_w;
+
+/* Start on FS (rw, after replay: the log must be empty).  WHY on failure. */
+errcode_t journal_start(ext2_filsys fs, struct journal_w **jw, char *why, size_t len);
+/* The running transaction is large enough to be committed between verbs. */
+int journal_wants_commit(const struct journal_w *jw);
+/*
+ * Give blocks freed by the running transaction back to the in-memory
+ * bitmap; the caller then writes the bitmaps, descriptors and superblock
+ * (ext2fs_flush2, captured by the hook) and calls journal_commit().
+ */
+void journal_release_frees(struct journal_w *jw);
+/* Commit the running transaction (flush, commit block, checkpoint, empty log). */
+errcode_t journal_commit(struct journal_w *jw);
+/*
+ * Empty the log (unless a commit failed), unhook and free; the caller
+ * commits first.  *COMMITS: how many commits there were.
+ */
+errcode_t journal_stop(struct journal_w *jw, uint64_t *commits);
+
 #endif

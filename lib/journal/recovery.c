@@ -24,39 +24,13 @@
 
 #include "journal/jbd2.h"
 #include "journal/journal.h"
+#include "journal/jload.h"
 
 #ifndef EFSBADCRC
 #define EFSBADCRC EBADMSG
 #endif
 
-struct revoke_entry {
-	uint64_t blk;
-	uint32_t tid;
-	int used;
-};
-
-struct journal {
-	ext2_filsys fs;
-	io_channel io;			/* reads; writes too in replay */
-	unsigned int bs;
-	ext2_ino_t ino;			/* the journal inode */
-	struct ext2_inode inode;	/* (or its backup in the superblock) */
-	uint32_t nblocks;		/* journal blocks in the inode */
-	blk64_t sb_pblk;		/* where the journal superblock is */
-	unsigned char *jsb;		/* journal block 0 */
-	uint32_t maxlen, first, last, start, sequence;
-	uint32_t compat, incompat;
-	int csum;			/* 0 none, 1 v1 crc32, 2 or 3: crc32c v2 / v3 */
-	uint32_t seed;			/* v2/v3: crc32c of the journal uuid */
-	unsigned int tag_bytes, tail;
-	unsigned char *buf, *data;	/* one log block each */
-	uint32_t end;			/* first tid not to replay */
-	/* PASS_REVOKE: block -> newest revoking tid (open addressing) */
-	struct revoke_entry *rv;
-	size_t rv_cap, rv_n;
-};
-
-static void journal_free(struct journal *j)
+void journal_free(struct journal *j)
 {
 	free(j->jsb);
 	free(j->buf);
@@ -139,7 +113,7 @@ static uint32_t wrap(struct journal *j, uint32_t blk)
 	return blk;
 }
 
-static uint32_t jsb_checksum(const unsigned char *sb)
+uint32_t jsb_checksum(const unsigned char *sb)
 {
 	static const unsigned char zero[4];
 	uint32_t c = ext2fs_crc32c_le(~0U, sb, JSB_CHECKSUM);
@@ -581,7 +555,7 @@ static int uuid_is_null_bytes(const unsigned char *u)
 	return 1;
 }
 
-static int journal_load(struct journal *j, ext2_filsys fs, io_channel io, char *why,
+int journal_load(struct journal *j, ext2_filsys fs, io_channel io, char *why,
 			size_t len)
 {
 	memset(j, 0, sizeof(*j));
