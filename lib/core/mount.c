@@ -676,7 +676,9 @@ static int journal_commit_now(struct ngfs *nf)
 	journal_release_frees(nf->journal);
 	fs->flags |= EXT2_FLAG_MASTER_SB_ONLY;
 	ext2fs_mark_super_dirty(fs);
+	ngfs_claims_phantom_marks(nf, 0);	/* never logged either: claims.c */
 	err = ext2fs_flush2(fs, EXT2_FLAG_FLUSH_NO_SYNC);
+	ngfs_claims_phantom_marks(nf, 1);
 	if (!err)
 		err = journal_commit(nf->journal);
 	if (err) {
