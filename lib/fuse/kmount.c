@@ -179,8 +179,19 @@ int kmount_options(struct kmount *km, const struct fuse_args *args, const char *
 
 int kmount_mount(struct kmount *km)
 {
-	if (mount(km->source, km->mountpoint, km->type, km->flags, km->data) < 0)
-		return errno;
+	int tries = 0;
+
+	/*
+	 * fuseblk claims its block device exclusively.  A loop device that was
+	 * just detached can still be claimed for a moment by the superblock of
+	 * the mount that used it before (its daemon is exiting), so EBUSY from a
+	 * fuseblk mount is retried for up to 2 s before it is reported.
+	 */
+	while (mount(km->source, km->mountpoint, km->type, km->flags, km->data) < 0) {
+		if (errno != EBUSY || strncmp(km->type, "fuseblk", 7) || ++tries > 20)
+			return errno;
+		usleep(100000);
+	}
 	km->mounted = 1;
 	return 0;
 }
