@@ -24,16 +24,6 @@
 
 #include "workload.h"
 
-#ifndef RENAME_NOREPLACE
-#define RENAME_NOREPLACE (1 << 0)
-#endif
-#ifndef RENAME_EXCHANGE
-#define RENAME_EXCHANGE (1 << 1)
-#endif
-#ifndef RENAME_WHITEOUT
-#define RENAME_WHITEOUT (1 << 2)
-#endif
-
 static long rename2(const char *from, const char *to, unsigned int flags)
 {
 	return syscall(SYS_renameat2, AT_FDCWD, from, AT_FDCWD, to, flags);

@@ -47,12 +47,6 @@
 #include <linux/falloc.h>
 #include <linux/fs.h>
 
-#ifndef RENAME_NOREPLACE
-#define RENAME_NOREPLACE (1 << 0)
-#endif
-#ifndef RENAME_EXCHANGE
-#define RENAME_EXCHANGE (1 << 1)
-#endif
 #ifndef FS_IOC_FSGETXATTR
 struct fsxattr {
 	uint32_t fsx_xflags, fsx_extsize, fsx_nextents, fsx_projid, fsx_cowextsize;

@@ -10,6 +10,17 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+/* renameat2 flags, for C libraries older than them (linux/fs.h) */
+#ifndef RENAME_NOREPLACE
+#define RENAME_NOREPLACE (1 << 0)
+#endif
+#ifndef RENAME_EXCHANGE
+#define RENAME_EXCHANGE (1 << 1)
+#endif
+#ifndef RENAME_WHITEOUT
+#define RENAME_WHITEOUT (1 << 2)
+#endif
+
 #define ACL_UID 1234
 #define NOBODY 65534
 
