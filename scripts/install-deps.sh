@@ -5,7 +5,7 @@ set -eu
 PKGS="build-essential autoconf automake libtool pkg-config qemu-system-x86 busybox-static
       libext2fs-dev comerr-dev e2fsprogs
       libfuse3-dev fuse3
-      libcap-ng-dev libsystemd-dev
+      libsystemd-dev
       acl attr util-linux kmod python3 xfsprogs systemd
       dpkg-dev debhelper debootstrap systemd-container"
 missing=""
