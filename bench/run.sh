@@ -1,268 +1,436 @@
 #!/bin/bash
-# bench/run.sh: compare, in one run and on identical fresh ext4 images,
-#   kernel   - the kernel's ext4 driver on a loop device (the reference)
-#   e2fs     - e2fsprogs' fuse2fs (Debian package fuse2fs, /usr/bin/fuse2fs)
-#   ng       - this project's misc/fuse2fs
-# See bench/README.md.  Needs root (mount, loop devices, drop_caches).
+# bench/run.sh: the benchmark suite of issue 12, in one command.
 #
-# Environment (all optional):
-#   SYSTEMS="kernel e2fs ng"  which rows to run, in this order
-#   FUSE2FS_NG=PATH           our daemon (default: misc/fuse2fs in this tree)
-#   FUSE2FS_E2=PATH           e2fsprogs' fuse2fs (default: /usr/bin/fuse2fs;
-#                             the Debian package is installed if missing)
-#   IMG_SIZE=1G               image size
-#   WRITE_MB=256              size of the sequential write/read file
-#   SRC=/usr/include          tree copied with cp -a
-#   BENCH_DIR=DIR             where images go (a new subdirectory of DIR;
-#                             default: a new directory in /var/tmp)
-#   KEEP=1                    keep BENCH_DIR and the daemon logs
+#   sudo bench/run.sh                                  # report on stdout
+#   sudo RESULTS=bench/RESULTS.md bench/run.sh         # also write RESULTS.md + chart
+#   sudo QUICK=1 bench/run.sh                          # tiny sizes, 1 repetition
+#   bench/run.sh --report RAW.tsv OUT.md OUT.png       # report from saved samples
+#
+# Contenders, each on its own fresh image for every repetition:
+#   kernel - kernel ext4 on a loop device (the ceiling)
+#   e2fs   - e2fsprogs' fuse2fs (Debian package fuse2fs, /usr/bin/fuse2fs)
+#   ng     - this tree's misc/fuse2fs in classic FUSE mode (-o iomap=0)
+#   raw    - the raw loop device (the physical limit; fio rows only)
+# Contenders are interleaved and their order rotates with each repetition;
+# caches are dropped between phases; e2fsck -fn checks every image after use.
+# See bench/README.md for the workloads and every knob.
 set -Eeuo pipefail
 
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-SYSTEMS=${SYSTEMS:-kernel e2fs ng}
+
+if [ "${1:-}" = --report ]; then
+    [ $# -eq 4 ] || { echo "usage: bench/run.sh --report RAW.tsv OUT.md OUT.png" >&2; exit 2; }
+    exec python3 "$TOP/bench/report.py" "$2" "$3" "$4"
+fi
+
+# ---------------------------------------------------------------- knobs
+QUICK=${QUICK:-0}
+if [ "$QUICK" = 1 ]; then
+    d_reps=1 d_img=512M d_file=64M d_runtime=1 d_nfiles=300 d_src=/usr/include/linux
+    d_appends=50 d_bigdir=2000 d_walk=3000 d_bigimg=64G d_cap=20 d_walkcap=20 d_bigreps=1
+else
+    d_reps=3 d_img=4G d_file=1G d_runtime=5 d_nfiles=20000 d_src=/usr/include
+    d_appends=2000 d_bigdir=100000 d_walk=1000000 d_bigimg=1T d_cap=60 d_walkcap=150 d_bigreps=1
+fi
+CONTENDERS=${CONTENDERS:-kernel e2fs ng raw}
+REPS=${REPS:-$d_reps}               # repetitions of the main rows
+BIG_REPS=${BIG_REPS:-$d_bigreps}    # repetitions of the 100k-dir and walk rows
+IMG_SIZE=${IMG_SIZE:-$d_img}        # main image
+FILE_SIZE=${FILE_SIZE:-$d_file}     # each fio file (two per image)
+RUNTIME=${RUNTIME:-$d_runtime}      # seconds per random-I/O fio job
+NFILES=${NFILES:-$d_nfiles}         # create/stat/unlink in one directory
+SRC=${SRC:-$d_src}                  # tree for cp -a / find / rm -rf
+APPENDS=${APPENDS:-$d_appends}      # 4 KiB append + fsync count
+BIGDIR=${BIGDIR:-$d_bigdir}         # files in one directory (large)
+WALK_INODES=${WALK_INODES:-$d_walk} # inodes walked
+BIG_IMG=${BIG_IMG:-$d_bigimg}       # sparse image whose mount is timed
+CAP=${CAP:-$d_cap}                  # seconds before a slow contender is cut off
+WALK_CAP=${WALK_CAP:-$d_walkcap}    # the same, for the walk
+RSS_TARGET_MIB=${RSS_TARGET_MIB:-64}
 FUSE2FS_NG=${FUSE2FS_NG:-$TOP/misc/fuse2fs}
+NG_OPTS=${NG_OPTS:-iomap=0}
 FUSE2FS_E2=${FUSE2FS_E2:-/usr/bin/fuse2fs}
-IMG_SIZE=${IMG_SIZE:-1G}
-WRITE_MB=${WRITE_MB:-256}
-SRC=${SRC:-/usr/include}
+BENCH_DIR=${BENCH_DIR:-/var/tmp/fuse2fs-bench}
+RESULTS=${RESULTS:-}
+NOTE=${NOTE:-}
 
 die() { echo "bench: $*" >&2; exit 1; }
-log() { echo "bench: $*" >&2; }
+log() { echo "[$(date +%T)] bench: $*" >&2; }
 
 [ "$(id -u)" -eq 0 ] || die "needs root (mount, loop devices, /proc/sys/vm/drop_caches)"
 [ -d "$SRC" ] || die "source tree $SRC does not exist"
-for t in mke2fs e2fsck losetup mount umount dd cp find xargs stat awk; do
-    command -v "$t" >/dev/null || die "$t not found"
+[ "$REPS" -ge 1 ] && [ "$BIG_REPS" -ge 0 ] || die "REPS must be >= 1, BIG_REPS >= 0"
+for t in mke2fs e2fsck losetup mount umount fio cc python3 cp find truncate; do
+    command -v "$t" >/dev/null || die "$t not found (scripts/install-deps.sh installs it)"
 done
-
-# e2fsprogs' fuse2fs: the Debian package (libfuse2 based, installs /usr/bin/fuse2fs).
-want() { case " $SYSTEMS " in *" $1 "*) return 0 ;; esac; return 1; }
-if want e2fs && [ ! -x "$FUSE2FS_E2" ]; then
-    if [ "$FUSE2FS_E2" = /usr/bin/fuse2fs ]; then
-        log "installing the Debian package fuse2fs (e2fsprogs' fuse2fs) for comparison"
-        export DEBIAN_FRONTEND=noninteractive
-        apt-get install -y -qq --no-install-recommends fuse2fs >/dev/null 2>&1 ||
-            { apt-get update -qq && apt-get install -y -qq --no-install-recommends fuse2fs >/dev/null; } ||
-            die "could not install the fuse2fs package"
-    fi
-    [ -x "$FUSE2FS_E2" ] || die "$FUSE2FS_E2 not found"
+command -v gnuplot >/dev/null || log "gnuplot not found: no chart (scripts/install-deps.sh installs it)"
+has() { case " $CONTENDERS " in *" $1 "*) return 0 ;; esac; return 1; }
+for c in $CONTENDERS; do
+    case $c in kernel|e2fs|ng|raw) ;; *) die "unknown contender '$c' (kernel e2fs ng raw)" ;; esac
+done
+if has e2fs && [ ! -x "$FUSE2FS_E2" ]; then
+    die "$FUSE2FS_E2 not found: apt-get install fuse2fs (or CONTENDERS without e2fs)"
+fi
+if has ng && [ ! -x "$FUSE2FS_NG" ]; then
+    die "$FUSE2FS_NG not built (run make), or CONTENDERS without ng"
 fi
 
-if [ -n "${BENCH_DIR:-}" ]; then
-    WORK=$(mkdir -p "$BENCH_DIR" && cd "$BENCH_DIR" && pwd)/fuse2fs-bench.$$
-else
-    WORK=$(mktemp -d /var/tmp/fuse2fs-bench.XXXXXX)
-fi
-mkdir -p "$WORK"
-IMG=$WORK/bench.img
+mkdir -p "$BENCH_DIR"
+BENCH_DIR=$(cd "$BENCH_DIR" && pwd)
+WORK=$(mktemp -d "$BENCH_DIR/run.XXXXXX")
+RAW=$WORK/raw.tsv
 MNT=$WORK/mnt
 mkdir -p "$MNT"
-DPID=""
+DPID=""       # the FUSE daemon now running (our child), if any
+RAWLOOP=""    # the loop device of the raw contender, if any
 
 is_mounted() { awk -v m="$1" '$2 == m { f = 1 } END { exit !f }' /proc/mounts; }
 
-# shellcheck disable=SC2317  # only reached through the EXIT trap
+# Undo everything this run set up, whatever state it stopped in: mounts under
+# WORK, the daemon we started (by its PID), loop devices on our images.
+# shellcheck disable=SC2317  # reached through the traps
 cleanup() {
-    local rc=$? l
+    local rc=$? m l i
     trap - EXIT INT TERM
-    if is_mounted "$MNT"; then
-        umount "$MNT" 2>/dev/null || umount -l "$MNT" 2>/dev/null || true
-    fi
+    set +e
+    for m in $(awk -v w="$WORK/" 'index($2, w) == 1 { print $2 }' /proc/mounts | sort -r); do
+        umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null
+    done
     if [ -n "$DPID" ] && kill -0 "$DPID" 2>/dev/null; then
-        # Our own child: give it time to finish writing, then stop it.
-        timeout 30 tail --pid="$DPID" -f /dev/null 2>/dev/null || kill "$DPID" 2>/dev/null || true
+        for i in $(seq 100); do kill -0 "$DPID" 2>/dev/null || break; sleep 0.1; done
+        kill "$DPID" 2>/dev/null
+        wait "$DPID" 2>/dev/null
     fi
-    if [ -e "$IMG" ]; then
-        for l in $(losetup -j "$IMG" -O NAME -n 2>/dev/null); do losetup -d "$l" 2>/dev/null || true; done
+    [ -n "$RAWLOOP" ] && losetup -d "$RAWLOOP" 2>/dev/null
+    for i in "$WORK"/*.img; do
+        [ -e "$i" ] || continue
+        for l in $(losetup -j "$i" -O NAME -n 2>/dev/null); do losetup -d "$l" 2>/dev/null; done
+    done
+    if [ "${KEEP:-0}" = 1 ] || { [ "$rc" -ne 0 ] && [ "$rc" -ne 2 ]; }; then
+        rm -f "$WORK"/*.img
+        log "kept $WORK (logs, raw samples)"
+    else
+        rm -rf "$WORK"
     fi
-    if [ "${KEEP:-0}" = 1 ]; then log "kept $WORK"; else rm -rf "$WORK"; fi
     exit "$rc"
 }
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-now() { date +%s.%N; }
-elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.3f", b - a }'; }
+FSOPS=$WORK/fsops
+cc -O2 -Wall -Wextra -o "$FSOPS" "$TOP/bench/fsops.c" || die "cannot build bench/fsops.c"
+
+REP=0
+rec() { printf '%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$REP" "$3" "${4:-}" >>"$RAW"; }
+meta() { printf '#meta\t%s\t%s\n' "$1" "$2" >>"$RAW"; }
 drop_caches() { sync; echo 3 > /proc/sys/vm/drop_caches; }
+since() { awk -v a="$1" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.6f", b - a }'; }
+bytes() { numfmt --from=iec "$1"; }
 
-declare -A RES   # RES[system,row] = value
-
-mkimage() {
-    rm -f "$IMG"
-    truncate -s "$IMG_SIZE" "$IMG"
-    # Inode tables and journal zeroed now, so the kernel's lazy init thread
-    # does not run during the measurement.
-    mke2fs -q -F -t ext4 -E lazy_itable_init=0,lazy_journal_init=0,root_owner=0:0 "$IMG"
+mkimage() { # IMG SIZE [mke2fs options]
+    local img=$1 size=$2
+    shift 2
+    rm -f "$img"
+    truncate -s "$size" "$img"
+    mke2fs -q -F -t ext4 -E root_owner=0:0"${LAZY-,lazy_itable_init=0,lazy_journal_init=0}" "$@" "$img"
 }
 
-# mount_sys SYS: mount $IMG on $MNT; for FUSE daemons run them in the
-# foreground as our child so we know the PID and can wait for it to exit.
-mount_sys() {
-    local sys=$1 bin
+# mount_c C IMG: mount IMG on MNT; sets MOUNT_SECS (from the start of
+# mount(8) or the daemon until the mount point is live).
+mount_c() {
+    local c=$1 img=$2 t0 t1 bin opts=()
     DPID=""
-    case $sys in
-    kernel) mount -t ext4 -o loop "$IMG" "$MNT"; return ;;
+    t0=$EPOCHREALTIME
+    case $c in
+    kernel)
+        mount -t ext4 -o loop "$img" "$MNT"
+        MOUNT_SECS=$(since "$t0")
+        return ;;
     e2fs) bin=$FUSE2FS_E2 ;;
-    ng) bin=$FUSE2FS_NG ;;
+    ng) bin=$FUSE2FS_NG; [ -n "$NG_OPTS" ] && opts=(-o "$NG_OPTS") ;;
     esac
-    "$bin" "$IMG" "$MNT" -f >"$WORK/$sys.log" 2>&1 &
+    "$bin" "$img" "$MNT" -f "${opts[@]}" >>"$WORK/$c.log" 2>&1 &
     DPID=$!
-    for _ in $(seq 300); do
-        is_mounted "$MNT" && return 0
-        kill -0 "$DPID" 2>/dev/null || { cat "$WORK/$sys.log" >&2; die "$sys daemon exited before mounting"; }
-        sleep 0.1
-    done
-    die "$sys: not mounted after 30 s"
+    if ! t1=$("$FSOPS" waitmount "$MNT" 60); then
+        cat "$WORK/$c.log" >&2
+        die "$c: not mounted"
+    fi
+    kill -0 "$DPID" 2>/dev/null || die "$c: daemon exited after mounting"
+    MOUNT_SECS=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.6f", b - a }')
 }
 
-# umount_sys SYS: unmount and, for a daemon, wait until its process exited:
-# only then is everything on the image (e2fsprogs' fuse2fs 1.47.0 keeps
-# writing after umount(8) returns).
-umount_sys() {
-    local sys=$1 t0 l
-    t0=$(now)
+# umount_c C IMG: unmount, wait for the daemon to exit (e2fsprogs' fuse2fs
+# writes after umount(8) returns) and for the loop device to go away.
+umount_c() {
+    local img=$2 i
     umount "$MNT"
-    RES[$sys,umount_ret]=$(elapsed "$t0")
     if [ -n "$DPID" ]; then
-        wait "$DPID" || log "$sys daemon exit status $?"
+        for i in $(seq 1200); do kill -0 "$DPID" 2>/dev/null || break; sleep 0.1; done
+        if kill -0 "$DPID" 2>/dev/null; then
+            log "$1: daemon still running 120 s after umount; stopping it"
+            kill "$DPID"
+        fi
+        wait "$DPID" || log "$1: daemon exit status $?"
         DPID=""
     fi
-    # Loop devices must be gone too (kernel: autoclear; ng: its own loop).
-    for _ in $(seq 100); do
-        l=$(losetup -j "$IMG" -O NAME -n 2>/dev/null)
-        [ -z "$l" ] && break
+    for i in $(seq 100); do
+        [ -z "$(losetup -j "$img" -O NAME -n 2>/dev/null)" ] && break
         sleep 0.1
     done
-    RES[$sys,umount]=$(elapsed "$t0")
 }
 
-bench_sys() {
-    local sys=$1 t0 M=$MNT
-    log "== $sys: fresh $IMG_SIZE image"
-    mkimage
-    drop_caches
-    mount_sys "$sys"
-
-    log "$sys: sequential write ${WRITE_MB} MiB (dd conv=fsync)"
-    t0=$(now)
-    dd if=/dev/zero of="$M/big" bs=1M count="$WRITE_MB" conv=fsync status=none
-    RES[$sys,write]=$(elapsed "$t0")
-
-    log "$sys: sequential read after drop_caches"
-    drop_caches
-    t0=$(now)
-    dd if="$M/big" of=/dev/null bs=1M status=none
-    RES[$sys,read]=$(elapsed "$t0")
-
-    log "$sys: cp -a $SRC + syncfs"
-    t0=$(now)
-    cp -a "$SRC" "$M/tree"
-    sync -f "$M"
-    RES[$sys,cp]=$(elapsed "$t0")
-
-    log "$sys: find + stat walk after drop_caches"
-    drop_caches
-    t0=$(now)
-    find "$M/tree" -print0 | xargs -0 stat -c '%s %Y %U' >/dev/null
-    RES[$sys,walk]=$(elapsed "$t0")
-
-    log "$sys: rm -rf"
-    t0=$(now)
-    rm -rf "$M/tree" "$M/big"
-    RES[$sys,rm]=$(elapsed "$t0")
-
-    if [ -n "$DPID" ]; then
-        RES[$sys,rss]=$(awk '/^VmHWM:/ { printf "%.1f", $2 / 1024 }' "/proc/$DPID/status")
+fsck_c() { # C IMG
+    if e2fsck -fn "$2" >"$WORK/fsck.out" 2>&1; then
+        rec "$1" fsck clean "$(basename "$2")"
     else
-        RES[$sys,rss]="-"
+        rec "$1" fsck UNCLEAN "$(basename "$2")"
+        log "$1: e2fsck -fn $(basename "$2") is NOT clean:"
+        sed 's/^/  /' "$WORK/fsck.out" | head -n 40 >&2
+        cp "$WORK/fsck.out" "$WORK/fsck-$1-$REP-$(basename "$2").out"
     fi
+}
 
-    log "$sys: umount (and wait for the daemon to exit)"
-    umount_sys "$sys"
-    RES[$sys,total]=$(awk -v a="${RES[$sys,write]}" -v b="${RES[$sys,read]}" -v c="${RES[$sys,cp]}" \
-        -v d="${RES[$sys,walk]}" -v e="${RES[$sys,rm]}" -v f="${RES[$sys,umount]}" \
-        'BEGIN { printf "%.3f", a + b + c + d + e + f }')
+# fio_c C ROW UNIT ARGS...: one fio job; records MB/s or IOPS.  fio's
+# runtime includes end_fsync, so the buffered write row counts the flush.
+fio_c() {
+    local c=$1 row=$2 unit=$3
+    shift 3
+    fio --output-format=json --output="$WORK/fio.json" --fallocate=none \
+        --ioengine=psync --group_reporting "$@" >>"$WORK/fio.log" 2>&1 ||
+        { cat "$WORK/fio.log" >&2; die "$c: fio $row failed"; }
+    rec "$c" "$row" "$(python3 - "$WORK/fio.json" "$unit" <<'PY'
+import json, sys
+j = json.load(open(sys.argv[1]))["jobs"][0]
+d = j["write"] if j["write"]["io_bytes"] > 0 else j["read"]
+print("%.3f" % (d["bw_bytes"] / 1e6 if sys.argv[2] == "MB/s" else d["iops"]))
+PY
+)"
+}
 
-    if e2fsck -fn "$IMG" >"$WORK/$sys.fsck" 2>&1; then
-        RES[$sys,fsck]=clean
+# fio_rows C A B: the streaming and random rows, on A and B (files, or
+# offsets into the raw device given as "DEV@OFFSET").
+fio_rows() {
+    local c=$1 a=$2 b=$3 fa fb
+    fa=(--filename="${a%@*}"); fb=(--filename="${b%@*}")
+    [ "${a#*@}" != "$a" ] && fa+=(--offset="${a#*@}")
+    [ "${b#*@}" != "$b" ] && fb+=(--offset="${b#*@}")
+    log "$c: fio sequential write $FILE_SIZE buffered + fsync, then O_DIRECT"
+    drop_caches
+    fio_c "$c" seqw_buf MB/s --name=seqw "${fa[@]}" --rw=write --bs=1M --size="$FILE_SIZE" --end_fsync=1
+    drop_caches
+    fio_c "$c" seqw_dir MB/s --name=seqw "${fb[@]}" --rw=write --bs=1M --size="$FILE_SIZE" --direct=1
+    log "$c: fio sequential read, cold, buffered and O_DIRECT"
+    drop_caches
+    fio_c "$c" seqr_buf MB/s --name=seqr "${fa[@]}" --rw=read --bs=1M --size="$FILE_SIZE"
+    drop_caches
+    fio_c "$c" seqr_dir MB/s --name=seqr "${fb[@]}" --rw=read --bs=1M --size="$FILE_SIZE" --direct=1
+    log "$c: fio 4 KiB random write (buffered) and cold random read, 1 and 4 jobs"
+    drop_caches
+    fio_c "$c" randw IOPS --name=randw "${fa[@]}" --rw=randwrite --bs=4k --size="$FILE_SIZE" \
+        --time_based --runtime="$RUNTIME"
+    drop_caches
+    fio_c "$c" randr1 IOPS --name=randr "${fb[@]}" --rw=randread --bs=4k --size="$FILE_SIZE" \
+        --time_based --runtime="$RUNTIME"
+    drop_caches
+    fio_c "$c" randr4 IOPS --name=randr "${fb[@]}" --rw=randread --bs=4k --size="$FILE_SIZE" \
+        --time_based --runtime="$RUNTIME" --numjobs=4
+}
+
+# timed C ROW EXPECTED CMD...: run an fsops verb, record its seconds; a run
+# cut off by the cap (fewer than EXPECTED items) is recorded as "> CAP".
+timed() {
+    local c=$1 row=$2 want=$3 out secs done
+    shift 3
+    out=$("$@") || die "$c: $row failed"
+    read -r secs done _ <<<"$out"
+    if [ "$done" -lt "$want" ]; then
+        log "$c: $row cut off at the cap of $CAP s ($done of $want done)"
+        rec "$c" "$row" "$CAP" cap
+        return 1
+    fi
+    rec "$c" "$row" "$secs"
+}
+
+rss() { # FIELD: the daemon's VmHWM or VmRSS in MiB
+    awk -v f="$1:" '$1 == f { printf "%.1f", $2 / 1024 }' "/proc/$DPID/status"
+}
+
+session_raw() {
+    local img=$WORK/raw.img
+    log "== raw (rep $REP): loop device on a fresh $IMG_SIZE file"
+    rm -f "$img"; truncate -s "$IMG_SIZE" "$img"
+    RAWLOOP=$(losetup -f --show "$img")
+    fio_rows raw "$RAWLOOP@0" "$RAWLOOP@$(bytes "$FILE_SIZE")"
+    losetup -d "$RAWLOOP"; RAWLOOP=""
+    rm -f "$img"
+}
+
+session_main() {
+    local c=$1 img=$WORK/main.img t0 big=1
+    log "== $c (rep $REP): fresh $IMG_SIZE image"
+    mkimage "$img" "$IMG_SIZE"
+    drop_caches
+    mount_c "$c" "$img"
+    rec "$c" mount_img "$MOUNT_SECS"
+    fio_rows "$c" "$MNT/a" "$MNT/b"
+    rm -f "$MNT/a" "$MNT/b"
+
+    log "$c: create / stat (cold) / unlink $NFILES files in one directory"
+    mkdir "$MNT/many"
+    drop_caches
+    timed "$c" create "$NFILES" "$FSOPS" create "$MNT/many" "$NFILES"
+    drop_caches
+    timed "$c" stat "$NFILES" "$FSOPS" stat "$MNT/many" "$NFILES"
+    drop_caches
+    timed "$c" unlink "$NFILES" "$FSOPS" unlink "$MNT/many" "$NFILES"
+
+    log "$c: cp -a $SRC + sync, cold find, rm -rf"
+    drop_caches
+    t0=$EPOCHREALTIME
+    cp -a "$SRC" "$MNT/tree"
+    sync -f "$MNT"
+    rec "$c" cp "$(since "$t0")"
+    drop_caches
+    t0=$EPOCHREALTIME
+    find "$MNT/tree" -printf '%y %s %T@\n' >/dev/null
+    rec "$c" find "$(since "$t0")"
+    drop_caches
+    t0=$EPOCHREALTIME
+    rm -rf "$MNT/tree"
+    rec "$c" rm "$(since "$t0")"
+
+    log "$c: $APPENDS x (4 KiB append + fsync)"
+    drop_caches
+    timed "$c" append "$APPENDS" "$FSOPS" append "$MNT/log" "$APPENDS"
+
+    if [ "$REP" -le "$BIG_REPS" ]; then
+        log "$c: create $BIGDIR files in one directory (cap $CAP s)"
+        mkdir "$MNT/big"
+        drop_caches
+        timed "$c" bigdir_create "$BIGDIR" "$FSOPS" create "$MNT/big" "$BIGDIR" "$CAP" || big=0
+        drop_caches
+        if [ $big = 1 ]; then
+            timed "$c" bigdir_stat "$BIGDIR" "$FSOPS" stat "$MNT/big" "$BIGDIR" "$CAP" || true
+        else
+            rec "$c" bigdir_stat "$CAP" cap   # nothing to stat: the create did not finish
+        fi
+    fi
+    if [ -n "$DPID" ]; then rec "$c" rss_peak "$(rss VmHWM)"; fi
+    log "$c: umount, e2fsck -fn"
+    umount_c "$c" "$img"
+    fsck_c "$c" "$img"
+    rm -f "$img"
+
+    log "$c: mount of a $BIG_IMG filesystem (sparse image)"
+    img=$WORK/bigmount.img
+    LAZY= mkimage "$img" "$BIG_IMG"
+    drop_caches
+    mount_c "$c" "$img"
+    rec "$c" mount_big "$MOUNT_SECS"
+    umount_c "$c" "$img"
+    fsck_c "$c" "$img"
+    rm -f "$img"
+}
+
+# The walk image: WALK_INODES empty files in directories of 1,000, made once
+# with kernel ext4 and kept in BENCH_DIR; every contender walks a fresh copy.
+WALK_TEMPLATE=""
+walk_template() {
+    local dirs per t=$BENCH_DIR/walk-$WALK_INODES.img tmp
+    dirs=$(( (WALK_INODES + 999) / 1000 ))
+    per=$(( WALK_INODES / dirs ))
+    WALK_EXPECT=$(( dirs * per + dirs + 1 ))   # + lost+found
+    WALK_TEMPLATE=$t
+    [ -f "$t" ] && return
+    log "building the walk image once: $dirs directories x $per files (kernel ext4), kept as $t"
+    tmp=$WORK/walk-template.img
+    mkimage "$tmp" "$(( (WALK_INODES / 262144 + 1) * 1024 ))M" -N $(( WALK_EXPECT + 1000 ))
+    mount -t ext4 -o loop "$tmp" "$MNT"
+    "$FSOPS" populate "$MNT" "$dirs" "$per"
+    umount "$MNT"
+    for _ in $(seq 100); do [ -z "$(losetup -j "$tmp" -O NAME -n)" ] && break; sleep 0.1; done
+    e2fsck -fn "$tmp" >/dev/null 2>&1 || die "the walk image is not clean after building it"
+    mv "$tmp" "$t"
+}
+
+session_walk() {
+    local c=$1 img=$WORK/walk.img out secs count capped
+    log "== $c (rep $REP): walk of $WALK_INODES inodes (cap $WALK_CAP s)"
+    cp --sparse=always "$WALK_TEMPLATE" "$img"
+    drop_caches
+    mount_c "$c" "$img"
+    out=$("$FSOPS" walk "$MNT" "$WALK_CAP") || die "$c: walk failed"
+    read -r secs count capped <<<"$out"
+    if [ "$capped" = 1 ]; then
+        log "$c: walk cut off at the cap of $WALK_CAP s ($count of $WALK_EXPECT)"
+        rec "$c" walk "$WALK_CAP" cap
     else
-        RES[$sys,fsck]=DIRTY
-        log "$sys: e2fsck -fn is not clean:"; sed 's/^/  /' "$WORK/$sys.fsck" >&2
+        [ "$count" -eq "$WALK_EXPECT" ] || die "$c: walk saw $count entries, expected $WALK_EXPECT"
+        rec "$c" walk "$secs"
     fi
-    rm -f "$IMG"
+    # After a cut-off walk the RSS proves nothing about 1M inodes: flagged.
+    if [ -n "$DPID" ]; then rec "$c" rss_walk "$(rss VmRSS)" "$([ "$capped" = 1 ] && echo cap)"; fi
+    umount_c "$c" "$img"
+    fsck_c "$c" "$img"
+    rm -f "$img"
 }
 
-RAN=""
-for sys in $SYSTEMS; do
-    case $sys in
-    kernel|e2fs) ;;
-    ng)
-        if [ ! -x "$FUSE2FS_NG" ]; then
-            log "skipping ng: $FUSE2FS_NG not built yet (run make)"
-            continue
-        fi ;;
-    *) die "unknown system '$sys' (use kernel, e2fs, ng)" ;;
-    esac
-    bench_sys "$sys"
-    RAN="$RAN $sys"
+# ---------------------------------------------------------------- the run
+START=$EPOCHREALTIME
+: >"$RAW"
+meta DATE "$(date -u '+%Y-%m-%d %H:%M UTC')"
+meta NPROC "$(nproc)"
+meta CPU "$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)"
+meta RAM "$(awk '/^MemTotal:/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)"
+meta KERNEL "$(uname -r)"
+meta COMMIT "$(git -C "$TOP" describe --always --dirty 2>/dev/null || echo unknown)"
+v=""
+has e2fs && v+="e2fsprogs fuse2fs = $FUSE2FS_E2 ($(dpkg-query -W -f='${Version}' fuse2fs 2>/dev/null || echo '?')); "
+has ng && v+="fuse2fs-ng = $FUSE2FS_NG -o ${NG_OPTS:-(none)}; "
+meta VERSIONS "${v}kernel ext4 and raw = loop devices on image files in $BENCH_DIR"
+meta SETTINGS "REPS=$REPS BIG_REPS=$BIG_REPS IMG_SIZE=$IMG_SIZE FILE_SIZE=$FILE_SIZE RUNTIME=$RUNTIME NFILES=$NFILES SRC=$SRC APPENDS=$APPENDS BIGDIR=$BIGDIR WALK_INODES=$WALK_INODES BIG_IMG=$BIG_IMG CAP=$CAP WALK_CAP=$WALK_CAP"
+meta FILE "$FILE_SIZE"; meta NFILES "$NFILES"; meta SRC "$SRC"; meta APPENDS "$APPENDS"
+meta BIGDIR "$BIGDIR"; meta IMG "$IMG_SIZE"; meta BIGIMG "$BIG_IMG"; meta WALK "$WALK_INODES"
+meta RSS_TARGET_MIB "$RSS_TARGET_MIB"
+[ -n "$NOTE" ] && meta NOTE "$NOTE"
+
+read -r -a order <<<"$CONTENDERS"
+n=${#order[@]}
+[ "$BIG_REPS" -ge 1 ] && { has kernel || has e2fs || has ng; } && walk_template
+for REP in $(seq 1 "$REPS"); do
+    for i in $(seq 0 $((n - 1))); do
+        c=${order[$(( (i + REP - 1) % n ))]}
+        if [ "$c" = raw ]; then session_raw; else session_main "$c"; fi
+    done
+    if [ "$REP" -le "$BIG_REPS" ]; then
+        for i in $(seq 0 $((n - 1))); do
+            c=${order[$(( (i + REP - 1) % n ))]}
+            [ "$c" = raw ] || session_walk "$c"
+        done
+    fi
 done
-RAN=${RAN# }
-[ -n "$RAN" ] || die "nothing ran"
+secs=$(since "$START")
+meta DURATION "$(awk -v s="$secs" 'BEGIN { printf "%d min %02d s", s / 60, s % 60 }')"
 
-# ----------------------------------------------------------------- report
-name() { case $1 in kernel) echo "kernel-ext4" ;; e2fs) echo "e2fs-fuse2fs" ;; ng) echo "fuse2fs-ng" ;; esac; }
-has() { case " $RAN " in *" $1 "*) return 0 ;; esac; return 1; }
-ratio() { # ratio A B ROW: time(A)/time(B)
-    awk -v a="${RES[$1,$3]}" -v b="${RES[$2,$3]}" 'BEGIN { if (b > 0) printf "%.2fx", a / b; else print "-" }'
-}
-
-ROWS="write read cp walk rm umount total"
-label() {
-    case $1 in
-    write)  echo "seq write ${WRITE_MB}M (dd conv=fsync)" ;;
-    read)   echo "seq read ${WRITE_MB}M (cold cache)" ;;
-    cp)     echo "cp -a $SRC + syncfs" ;;
-    walk)   echo "find + stat walk (cold)" ;;
-    rm)     echo "rm -rf everything" ;;
-    umount) echo "umount until daemon exit" ;;
-    total)  echo "total" ;;
-    esac
-}
-
-echo
-echo "fuse2fs benchmark: $(date -u '+%Y-%m-%d %H:%M UTC'), kernel $(uname -r), $(nproc) CPUs"
-echo "image $IMG_SIZE ext4 (mke2fs defaults), $(find "$SRC" | wc -l) entries / $(du -sh "$SRC" | cut -f1) in $SRC"
-has e2fs && echo "e2fs-fuse2fs: $("$FUSE2FS_E2" -V 2>&1 | head -n1)"
-has ng && echo "fuse2fs-ng:   $("$FUSE2FS_NG" -V 2>&1 | head -n1)"
-echo "times in seconds (wall clock, one run); ratios are time / time, higher = slower"
-echo
-
-hdr=$(printf '%-34s' "step")
-for s in $RAN; do hdr+=$(printf ' %13s' "$(name "$s")"); done
-has kernel && has e2fs && hdr+=$(printf ' %12s' "e2fs/kernel")
-has kernel && has ng && hdr+=$(printf ' %10s' "ng/kernel")
-has e2fs && has ng && hdr+=$(printf ' %10s' "ng/e2fs")
-echo "$hdr"
-printf '%*s\n' "${#hdr}" '' | tr ' ' -
-for r in $ROWS; do
-    line=$(printf '%-34s' "$(label "$r")")
-    for s in $RAN; do line+=$(printf ' %13s' "${RES[$s,$r]}"); done
-    has kernel && has e2fs && line+=$(printf ' %12s' "$(ratio e2fs kernel "$r")")
-    has kernel && has ng && line+=$(printf ' %10s' "$(ratio ng kernel "$r")")
-    has e2fs && has ng && line+=$(printf ' %10s' "$(ratio ng e2fs "$r")")
-    echo "$line"
-done
-printf '%*s\n' "${#hdr}" '' | tr ' ' -
-line=$(printf '%-34s' "umount(8) returned after")
-for s in $RAN; do line+=$(printf ' %13s' "${RES[$s,umount_ret]}"); done
-echo "$line"
-line=$(printf '%-34s' "daemon peak RSS, MiB (VmHWM)")
-for s in $RAN; do line+=$(printf ' %13s' "${RES[$s,rss]}"); done
-echo "$line"
-line=$(printf '%-34s' "e2fsck -fn afterwards")
-for s in $RAN; do line+=$(printf ' %13s' "${RES[$s,fsck]}"); done
-echo "$line"
-
-for s in $RAN; do [ "${RES[$s,fsck]}" = clean ] || exit 2; done
-exit 0
+# ---------------------------------------------------------------- report
+if [ -n "$RESULTS" ]; then
+    out_md=$RESULTS
+    out_dir=$(dirname "$RESULTS")
+else
+    out_dir=$BENCH_DIR/last
+    mkdir -p "$out_dir"
+    out_md=$out_dir/RESULTS.md
+fi
+cmd="sudo"
+[ "$QUICK" = 1 ] && cmd+=" QUICK=1"
+[ -n "$RESULTS" ] && cmd+=" RESULTS=$RESULTS"
+meta RAW_NAME results-raw.tsv
+meta COMMAND "$cmd bench/run.sh"
+cp "$RAW" "$out_dir/results-raw.tsv"
+rc=0
+python3 "$TOP/bench/report.py" "$RAW" "$out_md" "$out_dir/results.png" || rc=$?
+cat "$out_md"
+log "run took $(awk -v s="$secs" 'BEGIN { printf "%d min %02d s", s / 60, s % 60 }'); report in $out_md"
+[ "$rc" -eq 2 ] && log "some image was not clean after use (see above)"
+exit "$rc"
