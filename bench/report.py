@@ -52,6 +52,15 @@ ROWS = [
 ]
 
 
+# Short names for the chart's axis.
+SHORT = {"seqw_buf": "seq write", "seqw_dir": "seq write direct", "seqr_buf": "seq read",
+         "seqr_dir": "seq read direct", "randw": "rand write", "randr1": "rand read 1j",
+         "randr4": "rand read 4j", "create": "create", "stat": "stat", "unlink": "unlink",
+         "cp": "cp -a", "find": "find", "rm": "rm -rf", "append": "append+fsync",
+         "bigdir_create": "create (big dir)", "bigdir_stat": "stat (big dir)",
+         "mount_img": "mount", "mount_big": "mount (big)", "walk": "walk"}
+
+
 def fmt(v, unit):
     if unit == "IOPS":
         return "%.1fk" % (v / 1000) if v >= 1000 else "%.0f" % v
@@ -222,10 +231,11 @@ def main():
         dat = chart_path + ".dat"
         with open(dat, "w") as f:
             for row, vals in chart:
-                f.write("%s %s\n" % (row, " ".join("%.6g" % max(v, 1e-3) for v in vals)))
+                f.write("\"%s\" %s\n" % (SHORT.get(row, row), " ".join("%.6g" % v if v > 0 else "-" for v in vals)))
         gp = """set terminal pngcairo size 1200,560 font ",10"
 set output '%s'
 set title "Speed relative to kernel ext4 (1 = kernel; log scale; medians)"
+set datafile missing "-"
 set style data histograms
 set style histogram clustered gap 1
 set style fill solid 0.85 border -1
@@ -234,8 +244,8 @@ set yrange [0.001:*]
 set grid ytics
 set xtics rotate by -35 noenhanced
 set key top right
-plot '%s' using 2:xtic(1) title "e2fsprogs fuse2fs", '' using 3 title "fuse2fs-ng", '' using 4 title "raw loop device", 1 with lines lc rgb "black" dt 2 notitle
-""" % (chart_path, dat)
+plot '%s' using 2:xtic(1) title "e2fsprogs fuse2fs", '' using 3 title "fuse2fs-ng"%s, 1 with lines lc rgb "black" dt 2 notitle
+""" % (chart_path, dat, ", '' using 4 title \"raw loop device\"" if any(v[2] > 0 for _, v in chart) else "")
         try:
             subprocess.run(["gnuplot"], input=gp.encode(), check=True)
         except (OSError, subprocess.CalledProcessError) as e:

@@ -29,8 +29,8 @@ if [ "$QUICK" = 1 ]; then
     d_reps=1 d_img=512M d_file=64M d_runtime=1 d_nfiles=300 d_src=/usr/include/linux
     d_appends=50 d_bigdir=2000 d_walk=3000 d_bigimg=64G d_cap=20 d_walkcap=20 d_bigreps=1
 else
-    d_reps=3 d_img=4G d_file=1G d_runtime=5 d_nfiles=20000 d_src=/usr/include
-    d_appends=2000 d_bigdir=100000 d_walk=1000000 d_bigimg=1T d_cap=60 d_walkcap=150 d_bigreps=1
+    d_reps=3 d_img=4G d_file=1G d_runtime=3 d_nfiles=20000 d_src=/usr/include
+    d_appends=2000 d_bigdir=100000 d_walk=1000000 d_bigimg=1T d_cap=45 d_walkcap=120 d_bigreps=1
 fi
 CONTENDERS=${CONTENDERS:-kernel e2fs ng raw}
 REPS=${REPS:-$d_reps}               # repetitions of the main rows
@@ -59,7 +59,7 @@ log() { echo "[$(date +%T)] bench: $*" >&2; }
 
 [ "$(id -u)" -eq 0 ] || die "needs root (mount, loop devices, /proc/sys/vm/drop_caches)"
 [ -d "$SRC" ] || die "source tree $SRC does not exist"
-[ "$REPS" -ge 1 ] && [ "$BIG_REPS" -ge 0 ] || die "REPS must be >= 1, BIG_REPS >= 0"
+if [ "$REPS" -lt 1 ] || [ "$BIG_REPS" -lt 0 ]; then die "REPS must be >= 1, BIG_REPS >= 0"; fi
 for t in mke2fs e2fsck losetup mount umount fio cc python3 cp find truncate; do
     command -v "$t" >/dev/null || die "$t not found (scripts/install-deps.sh installs it)"
 done
@@ -84,8 +84,6 @@ mkdir -p "$MNT"
 DPID=""       # the FUSE daemon now running (our child), if any
 RAWLOOP=""    # the loop device of the raw contender, if any
 
-is_mounted() { awk -v m="$1" '$2 == m { f = 1 } END { exit !f }' /proc/mounts; }
-
 # Undo everything this run set up, whatever state it stopped in: mounts under
 # WORK, the daemon we started (by its PID), loop devices on our images.
 # shellcheck disable=SC2317  # reached through the traps
@@ -93,9 +91,9 @@ cleanup() {
     local rc=$? m l i
     trap - EXIT INT TERM
     set +e
-    for m in $(awk -v w="$WORK/" 'index($2, w) == 1 { print $2 }' /proc/mounts | sort -r); do
+    while read -r m; do
         umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null
-    done
+    done < <(awk -v w="$WORK/" 'index($2, w) == 1 { print $2 }' /proc/mounts | sort -r)
     if [ -n "$DPID" ] && kill -0 "$DPID" 2>/dev/null; then
         for i in $(seq 100); do kill -0 "$DPID" 2>/dev/null || break; sleep 0.1; done
         kill "$DPID" 2>/dev/null
@@ -164,7 +162,14 @@ mount_c() {
 # writes after umount(8) returns) and for the loop device to go away.
 umount_c() {
     local img=$2 i
-    umount "$MNT"
+    # EBUSY can last a moment after the last process left: the kernel sends
+    # FUSE RELEASE/RELEASEDIR asynchronously and a slow daemon answers late.
+    for i in $(seq 300); do
+        umount "$MNT" 2>"$WORK/umount.err" && break
+        grep -q busy "$WORK/umount.err" || { cat "$WORK/umount.err" >&2; die "$1: umount failed"; }
+        [ "$i" = 300 ] && die "$1: $MNT still busy 60 s after the workload ended"
+        sleep 0.2
+    done
     if [ -n "$DPID" ]; then
         for i in $(seq 1200); do kill -0 "$DPID" 2>/dev/null || break; sleep 0.1; done
         if kill -0 "$DPID" 2>/dev/null; then
@@ -240,12 +245,12 @@ fio_rows() {
 # timed C ROW EXPECTED CMD...: run an fsops verb, record its seconds; a run
 # cut off by the cap (fewer than EXPECTED items) is recorded as "> CAP".
 timed() {
-    local c=$1 row=$2 want=$3 out secs done
+    local c=$1 row=$2 want=$3 out secs ndone
     shift 3
     out=$("$@") || die "$c: $row failed"
-    read -r secs done _ <<<"$out"
-    if [ "$done" -lt "$want" ]; then
-        log "$c: $row cut off at the cap of $CAP s ($done of $want done)"
+    read -r secs ndone _ <<<"$out"
+    if [ "$ndone" -lt "$want" ]; then
+        log "$c: $row cut off at the cap of $CAP s ($ndone of $want done)"
         rec "$c" "$row" "$CAP" cap
         return 1
     fi
@@ -324,7 +329,7 @@ session_main() {
 
     log "$c: mount of a $BIG_IMG filesystem (sparse image)"
     img=$WORK/bigmount.img
-    LAZY= mkimage "$img" "$BIG_IMG"
+    LAZY='' mkimage "$img" "$BIG_IMG"
     drop_caches
     mount_c "$c" "$img"
     rec "$c" mount_big "$MOUNT_SECS"
