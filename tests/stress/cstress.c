@@ -1,0 +1,1423 @@
+/*
+ * cstress.c: a concurrency stress of a few shared files, judged exactly.
+ * Our own tool, for tests/cases/concurrency-stress: writers, readers,
+ * truncaters/punchers and renamers (threads) all work on the same few files
+ * and the same ranges at once.
+ *
+ *   cstress DIR [-s SEED] [-t SECONDS] [-w W] [-r R] [-T T] [-R N] [-f FILES]
+ *           [-u UNITS] [-c CHECKPOINT_SECONDS] [-o EXPECT_DIR] [-i INJECT] [-X]
+ *
+ * Data: every write is of whole 4 KiB units at unit-aligned offsets, and a
+ * unit's bytes are a function of (run seed, file id, unit index, write
+ * generation): a 32-byte header naming them, then pseudo-random bytes.  So
+ * any byte read is either zero or belongs to exactly one (file, offset,
+ * generation); a byte of another file, of another offset or of a generation
+ * no longer current (a stale or freed-and-reallocated block) cannot pass.
+ *
+ * Ordering: mutations of one range (write, punch, zero range) hold this
+ * tool's lock for each unit they touch and a shared per-file size lock;
+ * anything that changes the size (truncate, extending write or fallocate)
+ * holds the size lock exclusively.  So the mutations of one unit, and the
+ * size changes of one file, are totally ordered, and each is recorded in a
+ * small history with the ticks (a global counter) just before and just after
+ * its system call.  Readers take no lock: they race with everything.  A read
+ * made between ticks rs and re may return, for each byte, the value of the
+ * state current at rs or of any mutation of that unit overlapping [rs, re]
+ * (bytes of two legitimate states may mix: the kernel does not make buffered
+ * reads atomic against writes); its length must match a size possible in
+ * that window.  Names work the same way: renames (exchange, or move to a
+ * free name) are serialised and recorded, and an open or stat by name must
+ * find one of the files that name could hold during the call, identified by
+ * inode number, and then that file's data.
+ *
+ * Checkpoints (-c): every few seconds all threads park, and the whole state
+ * must equal the model exactly (names, sizes, every byte) through the page
+ * cache and again with O_DIRECT after dropping the files' pages.  At the end
+ * the same check, then sync and drop_caches and check again; -o writes the
+ * expected final files (EXPECT_DIR/list: "path size", and one file per
+ * path with '/' as '_') for the script's debugfs comparison.
+ *
+ * Self-test (-i MODE, at the first checkpoint, behind the model's back; the
+ * run must then fail): byte (flip one byte), stale (rewrite a unit with an
+ * older generation of itself), foreign (another file's unit), size (one byte
+ * longer), lost (punch a written unit), name (rename behind the model).  -X
+ * drops this tool's ordering of mutations, so the model stops being exact:
+ * the judge must notice.
+ *
+ * Reproducible: each thread draws its operation choices from its own
+ * generator seeded from SEED; the interleaving is the scheduler's.
+ * Exit status 0: every check passed; 1: a check failed (FAIL: lines say
+ * what, where, and what was allowed); 2: usage or setup error.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <linux/falloc.h>
+
+#ifndef RENAME_NOREPLACE
+#define RENAME_NOREPLACE (1 << 0)
+#endif
+#ifndef RENAME_EXCHANGE
+#define RENAME_EXCHANGE (1 << 1)
+#endif
+
+#define UNIT		4096
+#define MAX_FILES	16
+#define MAX_UNITS	256
+#define HIST		64	/* history entries kept per unit, size and name */
+#define MAX_IO_UNITS	16
+#define MAGIC		0x3153455254534343ULL	/* "CCSTRES1" */
+
+/* ---- parameters ---- */
+
+static const char *top;
+static uint64_t seed;
+static int run_seconds = 20, n_writers = 2, n_readers = 2, n_truncaters = 1;
+static int n_renamers = 1, n_files = 4, max_units = 64, checkpoint_every = 5;
+static const char *expect_dir, *inject;
+static int no_order;
+static int direct_writes = 1;	/* -W: none */
+static int use_direct = 1, use_zero_range = 1;
+
+/* ---- generator (splitmix64) ---- */
+
+static uint64_t mix64(uint64_t z)
+{
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
+
+struct rng { uint64_t s; };
+
+static uint64_t rnd(struct rng *r)
+{
+	return mix64(r->s += 0x9e3779b97f4a7c15ULL);
+}
+
+static uint64_t below(struct rng *r, uint64_t n)
+{
+	return n ? rnd(r) % n : 0;
+}
+
+/* ---- failures ---- */
+
+static atomic_int failures;
+static atomic_int stop_now;
+static pthread_mutex_t print_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void failf(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (atomic_fetch_add(&failures, 1) >= 20) {
+		atomic_store(&stop_now, 1);
+		return;
+	}
+	pthread_mutex_lock(&print_lock);
+	fprintf(stderr, "FAIL: cstress seed %" PRIu64 ": ", seed);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	pthread_mutex_unlock(&print_lock);
+	atomic_store(&stop_now, 1);
+}
+
+static void die(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "cstress: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	exit(2);
+}
+
+/* ---- unit contents ---- */
+
+struct unit_header {
+	uint64_t magic;
+	uint32_t file;
+	uint32_t unit;
+	uint64_t gen;
+	uint64_t seed;
+};
+
+/* Byte `pos` of unit `unit` of file `file` as generation `gen` wrote it. */
+static void unit_content(unsigned char *buf, int file, uint32_t unit, uint64_t gen)
+{
+	struct unit_header h = { MAGIC, (uint32_t)file, unit, gen, seed };
+	uint64_t s = mix64(seed ^ mix64(((uint64_t)file << 40) ^ ((uint64_t)unit << 20) ^ gen));
+	size_t i;
+
+	for (i = sizeof(h); i < UNIT; i += 8) {
+		uint64_t w = mix64(s += 0x9e3779b97f4a7c15ULL);
+
+		memcpy(buf + i, &w, 8);
+	}
+	memcpy(buf, &h, sizeof(h));
+}
+
+/* ---- the model ---- */
+
+static atomic_uint_fast64_t clock_ticks = 1;
+static atomic_uint_fast64_t next_gen = 1;
+
+static uint64_t tick(void)
+{
+	return atomic_fetch_add(&clock_ticks, 1);
+}
+
+/* A unit holds bytes [0, valid) of generation gen, zeros after; gen 0: zeros. */
+struct unit_state {
+	uint64_t gen;
+	uint32_t valid;
+};
+
+struct unit_event {
+	uint64_t start, end;	/* end 0: still running */
+	struct unit_state after;
+	char op;		/* for messages: w(rite) d(irect write) t(runcate) p(unch) z(ero) */
+};
+
+struct size_event {
+	uint64_t start, end;
+	uint64_t before, after;
+	int gradual;		/* an extending write: any size in between */
+};
+
+struct unit_model {
+	pthread_mutex_t range_lock;	/* held by the mutation in progress */
+	struct unit_state cur;
+	struct unit_event hist[HIST];
+	uint64_t n;			/* events recorded so far */
+};
+
+struct file_model {
+	int id;
+	ino_t ino;
+	pthread_rwlock_t size_lock;
+	pthread_mutex_t hist_lock;	/* every history of this file */
+	uint64_t size;
+	struct size_event size_hist[HIST];
+	uint64_t size_n;
+	struct unit_model units[MAX_UNITS];
+};
+
+static struct file_model files[MAX_FILES];
+
+/*
+ * Names: slot s is d<s%2>/n<s>; FILES + 2 slots, the files start in the
+ * first FILES.  Renames are serialised by rename_lock.
+ */
+#define MAX_SLOTS (MAX_FILES + 2)
+struct name_event {
+	uint64_t start, end;
+	int after;		/* file id, or -1: no such name */
+};
+
+struct slot_model {
+	int cur;
+	struct name_event hist[HIST];
+	uint64_t n;
+};
+
+static int n_slots;
+static struct slot_model slots[MAX_SLOTS];
+static pthread_mutex_t rename_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_mutex_t names_hist_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void slot_path(char *buf, size_t len, int s)
+{
+	snprintf(buf, len, "%s/d%d/n%d", top, s % 2, s);
+}
+
+static int file_by_ino(ino_t ino)
+{
+	int i;
+
+	for (i = 0; i < n_files; i++)
+		if (files[i].ino == ino)
+			return i;
+	return -1;
+}
+
+/* Record the start of a unit mutation (hist_lock held); returns its slot. */
+static struct unit_event *unit_begin(struct unit_model *u, uint64_t start, struct unit_state after,
+				     char op)
+{
+	struct unit_event *e = &u->hist[u->n++ % HIST];
+
+	e->op = op;
+	e->start = start;
+	e->end = 0;
+	e->after = after;
+	u->cur = after;
+	return e;
+}
+
+static struct size_event *size_begin(struct file_model *f, uint64_t start, uint64_t after, int gradual)
+{
+	struct size_event *e = &f->size_hist[f->size_n++ % HIST];
+
+	e->start = start;
+	e->end = 0;
+	e->before = f->size;
+	e->after = after;
+	e->gradual = gradual;
+	f->size = after;
+	return e;
+}
+
+/*
+ * One mutation: the events it recorded, closed together when its system
+ * call returns.
+ */
+struct mutation {
+	struct file_model *f;
+	struct unit_event *ev[MAX_UNITS];
+	int n_ev;
+	struct size_event *sev;
+};
+
+static void mutation_end(struct mutation *m)
+{
+	uint64_t end;
+	int i;
+
+	pthread_mutex_lock(&m->f->hist_lock);
+	end = tick();
+	for (i = 0; i < m->n_ev; i++)
+		m->ev[i]->end = end;
+	if (m->sev)
+		m->sev->end = end;
+	pthread_mutex_unlock(&m->f->hist_lock);
+}
+
+/* ---- locks of this tool (skipped with -X) ---- */
+
+static void size_lock(struct file_model *f, int exclusive)
+{
+	if (no_order)
+		return;
+	if (exclusive)
+		pthread_rwlock_wrlock(&f->size_lock);
+	else
+		pthread_rwlock_rdlock(&f->size_lock);
+}
+
+static void size_unlock(struct file_model *f)
+{
+	if (!no_order)
+		pthread_rwlock_unlock(&f->size_lock);
+}
+
+static void range_lock(struct file_model *f, uint32_t u0, uint32_t n)
+{
+	uint32_t u;
+
+	if (no_order)
+		return;
+	for (u = u0; u < u0 + n; u++)
+		pthread_mutex_lock(&f->units[u].range_lock);
+}
+
+static void range_unlock(struct file_model *f, uint32_t u0, uint32_t n)
+{
+	uint32_t u;
+
+	if (no_order)
+		return;
+	for (u = u0; u < u0 + n; u++)
+		pthread_mutex_unlock(&f->units[u].range_lock);
+}
+
+/* ---- candidates for a racing read ---- */
+
+#define MAX_CAND (HIST + 1)
+
+/*
+ * The states unit u may show to a read between ticks rs and re: the one
+ * current at rs and those of every mutation overlapping the window.
+ * Returns the count, or -1 when the history no longer reaches back to rs
+ * (a very slow read: not judged).  hist_lock held.
+ */
+static int unit_candidates(const struct unit_model *u, uint64_t rs, uint64_t re,
+			   struct unit_state *cand)
+{
+	uint64_t k;
+	int n = 0;
+
+	for (k = u->n; k > 0; k--) {
+		const struct unit_event *e;
+
+		if (u->n - k >= HIST)
+			return -1;
+		e = &u->hist[(k - 1) % HIST];
+		if (e->start > re)
+			continue;
+		cand[n++] = e->after;
+		if (e->end && e->end < rs)
+			return n;
+	}
+	cand[n++] = (struct unit_state){ 0, 0 };	/* the initial state */
+	return n;
+}
+
+/*
+ * Whether a read of len bytes at off made in [rs, re] may return got bytes
+ * (for stat: off 0, len "all").  The size current at rs allows exactly its
+ * length.  A size change overlapping the window allows any length between
+ * its before and after sizes when `reading`: the kernel copies a read in
+ * batches and looks at the size again between them, so a read racing with
+ * a truncate may stop anywhere in the truncated range (kernel ext4 too).
+ * stat sees one size, except during an extending write, which the kernel
+ * sends to the daemon in chunks, growing the size after each.
+ */
+static int size_allows(const struct file_model *f, uint64_t rs, uint64_t re,
+		       uint64_t off, uint64_t len, uint64_t got, int reading)
+{
+	uint64_t k;
+
+#define LEN_AT(S) ((S) <= off ? 0 : ((S) - off < len ? (S) - off : len))
+	for (k = f->size_n; k > 0; k--) {
+		const struct size_event *e;
+
+		if (f->size_n - k >= HIST)
+			return 1;	/* too old to judge */
+		e = &f->size_hist[(k - 1) % HIST];
+		if (e->start > re)
+			continue;
+		if (LEN_AT(e->after) == got)
+			return 1;
+		if (e->end && e->end < rs)
+			return 0;
+		if ((e->gradual || reading) &&
+		    ((got >= LEN_AT(e->before) && got <= LEN_AT(e->after)) ||
+		     (got >= LEN_AT(e->after) && got <= LEN_AT(e->before))))
+			return 1;
+	}
+	return got == 0;
+#undef LEN_AT
+}
+
+/* The last few size changes, newest first, for a failure message. */
+static void size_history(const struct file_model *f, char *out, size_t len)
+{
+	size_t used = 0;
+	uint64_t k;
+
+	out[0] = 0;
+	for (k = f->size_n; k > 0 && f->size_n - k < 8 && used < len - 80; k--) {
+		const struct size_event *e = &f->size_hist[(k - 1) % HIST];
+
+		used += snprintf(out + used, len - used, "%s%" PRIu64 "->%" PRIu64 "%s [%" PRIu64 "-%" PRIu64 "]",
+				 used ? ", " : "", e->before, e->after, e->gradual ? " (write)" : "",
+				 e->start, e->end);
+	}
+}
+
+/*
+ * What a wrong unit holds, when the read covers its header: the file,
+ * offset and generation it was written as.
+ */
+static void describe_bytes(char *out, size_t len, const unsigned char *unit_start, int have_header,
+			   int file, uint32_t unit)
+{
+	struct unit_header h;
+
+	if (have_header) {
+		memcpy(&h, unit_start, sizeof(h));
+		if (h.magic == MAGIC && h.seed == seed) {
+			snprintf(out, len, "the unit read is file %u offset %u gen %" PRIu64 "%s",
+				 h.file, h.unit * UNIT, h.gen,
+				 h.file != (uint32_t)file ? " (ANOTHER FILE)" :
+				 h.unit != unit ? " (ANOTHER OFFSET)" : "");
+			return;
+		}
+		snprintf(out, len, "the unit read has no valid header");
+		return;
+	}
+	snprintf(out, len, "the read did not cover the unit's header");
+}
+
+/* The last few events of a unit, newest first, for a failure message. */
+static void unit_history(const struct unit_model *u, char *out, size_t len)
+{
+	size_t used = 0;
+	uint64_t k;
+
+	out[0] = 0;
+	for (k = u->n; k > 0 && u->n - k < 6 && used < len - 80; k--) {
+		const struct unit_event *e = &u->hist[(k - 1) % HIST];
+
+		used += snprintf(out + used, len - used, "%s%c: gen %" PRIu64 " valid %u [%" PRIu64 "-%" PRIu64 "]",
+				 used ? ", " : "", e->op, e->after.gen, e->after.valid, e->start, e->end);
+	}
+}
+
+/*
+ * Judge bytes [from, to) of unit `unit` of file f (got points at byte
+ * `from`) against the candidate states.  Byte by byte: each byte must be
+ * what one of the candidates has there.
+ */
+static int judge_unit(struct file_model *f, uint32_t unit, const unsigned char *got,
+		      uint32_t from, uint32_t to, const struct unit_state *cand, int n_cand,
+		      const char *how, uint64_t rs, uint64_t re)
+{
+	static __thread unsigned char (*content)[UNIT];
+	int c, whole = -1;
+	uint32_t p;
+
+	if (!content)
+		content = malloc((size_t)MAX_CAND * UNIT);
+	for (c = 0; c < n_cand; c++) {
+		if (cand[c].gen)
+			unit_content(content[c], f->id, unit, cand[c].gen);
+		else
+			memset(content[c], 0, UNIT);
+		if (cand[c].valid < UNIT)
+			memset(content[c] + cand[c].valid, 0, UNIT - cand[c].valid);
+		if (whole < 0 && !memcmp(content[c] + from, got, to - from))
+			whole = c;
+	}
+	if (whole >= 0)
+		return 0;
+	for (p = from; p < to; p++) {
+		int ok = 0;
+
+		if (got[p - from] == 0)
+			continue;	/* zero is in content only where a candidate has it */
+		for (c = 0; c < n_cand && !ok; c++)
+			ok = content[c][p] == got[p - from];
+		if (!ok) {
+			char what[160], allowed[400], hist[600];
+			size_t used = 0;
+
+			/* a zero byte also needs a candidate with zero there */
+			describe_bytes(what, sizeof(what), got, from == 0 && to >= 32, f->id, unit);
+			for (c = 0; c < n_cand && used < sizeof(allowed) - 40; c++)
+				used += snprintf(allowed + used, sizeof(allowed) - used, "%s%s gen %" PRIu64 " valid %u",
+						 c ? ", " : "", cand[c].gen ? "data" : "zeros",
+						 cand[c].gen, cand[c].valid);
+			unit_history(&f->units[unit], hist, sizeof(hist));
+			failf("%s: file %d offset %u (unit %u byte %u): read 0x%02x, no allowed state has it; %s; allowed: %s [ticks %" PRIu64 "-%" PRIu64 "]; unit history: %s",
+			      how, f->id, unit * UNIT + p, unit, p, got[p - from], what, allowed, rs, re, hist);
+			return 1;
+		}
+	}
+	/* zero bytes: each must be zero in some candidate */
+	for (p = from; p < to; p++) {
+		int ok = 0;
+
+		if (got[p - from] != 0)
+			continue;
+		for (c = 0; c < n_cand && !ok; c++)
+			ok = content[c][p] == 0;
+		if (!ok) {
+			char hist[600];
+
+			unit_history(&f->units[unit], hist, sizeof(hist));
+			failf("%s: file %d offset %u: read zeros where every allowed state has data (lost write?) [ticks %" PRIu64 "-%" PRIu64 "]; unit history: %s",
+			      how, f->id, unit * UNIT + p, rs, re, hist);
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/* Judge a read of file f: `got` bytes at off of a request for len, made in [rs, re]. */
+static void judge_read(struct file_model *f, const unsigned char *buf, uint64_t off,
+		       uint64_t len, uint64_t got, uint64_t rs, uint64_t re, const char *how)
+{
+	struct unit_state cand[MAX_CAND];
+	uint64_t pos = off;
+
+	pthread_mutex_lock(&f->hist_lock);
+	if (!size_allows(f, rs, re, off, len, got, 1)) {
+		char sizes[600];
+
+		size_history(f, sizes, sizeof(sizes));
+		failf("%s: file %d: read of %" PRIu64 " at %" PRIu64 " returned %" PRIu64 " bytes [ticks %" PRIu64 "-%" PRIu64 "]: no size the file had during the read allows that; recent sizes: %s",
+		      how, f->id, len, off, got, rs, re, sizes);
+	}
+	while (pos < off + got && !atomic_load(&stop_now)) {
+		uint32_t unit = (uint32_t)(pos / UNIT);
+		uint32_t from = (uint32_t)(pos % UNIT);
+		uint32_t to = UNIT;
+		int n;
+
+		if ((uint64_t)unit * UNIT + to > off + got)
+			to = (uint32_t)(off + got - (uint64_t)unit * UNIT);
+		if (unit >= (uint32_t)max_units) {
+			failf("%s: file %d: read returned data at %" PRIu64 ", beyond any size it ever had", how, f->id, pos);
+			break;
+		}
+		n = unit_candidates(&f->units[unit], rs, re, cand);
+		if (n > 0 && judge_unit(f, unit, buf + (pos - off), from, to, cand, n, how, rs, re))
+			break;
+		pos = (uint64_t)unit * UNIT + to;
+	}
+	pthread_mutex_unlock(&f->hist_lock);
+}
+
+/* ---- per-thread state ---- */
+
+struct worker {
+	pthread_t thread;
+	int index;
+	char kind;		/* 'w' 'r' 't' 'n' */
+	struct rng rng;
+	int fd[MAX_FILES];	/* opened once: they follow the inode across renames */
+	int dfd[MAX_FILES];	/* the same with O_DIRECT (-1 without) */
+	unsigned char *buf;
+	uint64_t ops;
+};
+
+static int n_workers;
+static struct worker *workers;
+
+/* Parking at checkpoints. */
+static pthread_mutex_t park_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t park_cond = PTHREAD_COND_INITIALIZER;
+static int park_wanted, parked, run_over;
+
+static void maybe_park(void)
+{
+	pthread_mutex_lock(&park_lock);
+	if (park_wanted) {
+		parked++;
+		pthread_cond_broadcast(&park_cond);
+		while (park_wanted)
+			pthread_cond_wait(&park_cond, &park_lock);
+		parked--;
+	}
+	pthread_mutex_unlock(&park_lock);
+}
+
+static void syscall_failed(const char *op, int file, int err)
+{
+	failf("%s on file %d: %s", op, file, strerror(err));
+}
+
+/* ---- mutations ---- */
+
+static void op_write(struct worker *w, struct file_model *f)
+{
+	uint32_t n = 1 + (uint32_t)below(&w->rng, MAX_IO_UNITS);
+	uint32_t u0 = (uint32_t)below(&w->rng, (uint64_t)max_units - n + 1);
+	int direct = use_direct && below(&w->rng, 4) == 0 && direct_writes;
+	uint64_t end = (uint64_t)(u0 + n) * UNIT, gen = atomic_fetch_add(&next_gen, 1);
+	int exclusive = 0, fd = direct ? w->dfd[f->id] : w->fd[f->id];
+	struct mutation m = { .f = f };
+	uint32_t u;
+	ssize_t got;
+
+	for (u = 0; u < n; u++)
+		unit_content(w->buf + (size_t)u * UNIT, f->id, u0 + u, gen);
+	size_lock(f, 0);
+	if (end > f->size) {	/* extends: nobody else may touch the file */
+		size_unlock(f);
+		size_lock(f, 1);
+		exclusive = 1;
+	} else {
+		range_lock(f, u0, n);
+	}
+	pthread_mutex_lock(&f->hist_lock);
+	{
+		uint64_t start = tick();
+
+		for (u = 0; u < n; u++)
+			m.ev[m.n_ev++] = unit_begin(&f->units[u0 + u], start,
+						    (struct unit_state){ gen, UNIT }, direct ? 'd' : 'w');
+		if (end > f->size)
+			m.sev = size_begin(f, start, end, 1);
+	}
+	pthread_mutex_unlock(&f->hist_lock);
+	got = pwrite(fd, w->buf, (size_t)n * UNIT, (off_t)u0 * UNIT);
+	mutation_end(&m);
+	if (got != (ssize_t)n * UNIT)
+		syscall_failed(direct ? "O_DIRECT pwrite" : "pwrite", f->id, got < 0 ? errno : EIO);
+	if (!exclusive)
+		range_unlock(f, u0, n);
+	size_unlock(f);
+}
+
+/* Truncate to a random size, often unaligned (a partial last block). */
+static void op_truncate(struct worker *w, struct file_model *f)
+{
+	uint64_t size = below(&w->rng, (uint64_t)max_units * UNIT + 1);
+	struct mutation m = { .f = f };
+	uint32_t u;
+
+	switch (below(&w->rng, 3)) {
+	case 0: size -= size % UNIT; break;
+	case 1: size -= size % 1024; break;
+	}
+	if (below(&w->rng, 4) == 0)
+		size /= 8;		/* small files too */
+	size_lock(f, 1);
+	pthread_mutex_lock(&f->hist_lock);
+	{
+		uint64_t start = tick();
+		uint32_t first_gone = (uint32_t)((size + UNIT - 1) / UNIT);
+
+		for (u = first_gone; u < (uint32_t)max_units; u++)
+			if (f->units[u].cur.gen)
+				m.ev[m.n_ev++] = unit_begin(&f->units[u], start, (struct unit_state){ 0, 0 }, 't');
+		if (size % UNIT) {
+			struct unit_model *um = &f->units[size / UNIT];
+
+			if (um->cur.gen && um->cur.valid > size % UNIT)
+				m.ev[m.n_ev++] = unit_begin(um, start,
+							    (struct unit_state){ um->cur.gen, (uint32_t)(size % UNIT) }, 't');
+		}
+		m.sev = size_begin(f, start, size, 0);
+	}
+	pthread_mutex_unlock(&f->hist_lock);
+	if (ftruncate(w->fd[f->id], (off_t)size) < 0) {
+		int err = errno;
+
+		mutation_end(&m);
+		syscall_failed("ftruncate", f->id, err);
+	} else {
+		mutation_end(&m);
+	}
+	size_unlock(f);
+}
+
+/* Punch or zero a unit-aligned range (the size stays). */
+static void op_punch(struct worker *w, struct file_model *f, int zero_range)
+{
+	uint32_t n = 1 + (uint32_t)below(&w->rng, MAX_IO_UNITS);
+	uint32_t u0 = (uint32_t)below(&w->rng, (uint64_t)max_units - n + 1), u;
+	int mode = FALLOC_FL_KEEP_SIZE | (zero_range ? FALLOC_FL_ZERO_RANGE : FALLOC_FL_PUNCH_HOLE);
+	struct mutation m = { .f = f };
+
+	size_lock(f, 0);
+	range_lock(f, u0, n);
+	pthread_mutex_lock(&f->hist_lock);
+	{
+		uint64_t start = tick();
+
+		for (u = u0; u < u0 + n; u++)
+			if (f->units[u].cur.gen)
+				m.ev[m.n_ev++] = unit_begin(&f->units[u], start, (struct unit_state){ 0, 0 },
+							    zero_range ? 'z' : 'p');
+	}
+	pthread_mutex_unlock(&f->hist_lock);
+	if (fallocate(w->fd[f->id], mode, (off_t)u0 * UNIT, (off_t)n * UNIT) < 0) {
+		int err = errno;
+
+		mutation_end(&m);
+		syscall_failed(zero_range ? "fallocate ZERO_RANGE" : "fallocate PUNCH_HOLE", f->id, err);
+	} else {
+		mutation_end(&m);
+	}
+	range_unlock(f, u0, n);
+	size_unlock(f);
+}
+
+/*
+ * Preallocate a range: data stays, holes become unwritten (read as zeros);
+ * beyond the size with KEEP_SIZE (a later extension must still read
+ * zeros there), or extending the size.
+ */
+static void op_allocate(struct worker *w, struct file_model *f)
+{
+	uint64_t off = below(&w->rng, (uint64_t)max_units * UNIT);
+	uint64_t len = 1 + below(&w->rng, (uint64_t)MAX_IO_UNITS * UNIT);
+	int keep = below(&w->rng, 2);
+	struct mutation m = { .f = f };
+
+	if (off + len > (uint64_t)max_units * UNIT)
+		len = (uint64_t)max_units * UNIT - off;
+	size_lock(f, !keep);
+	if (!keep && off + len > f->size) {
+		pthread_mutex_lock(&f->hist_lock);
+		m.sev = size_begin(f, tick(), off + len, 1);	/* ext4 grows it extent by extent */
+		pthread_mutex_unlock(&f->hist_lock);
+	}
+	if (fallocate(w->fd[f->id], keep ? FALLOC_FL_KEEP_SIZE : 0, (off_t)off, (off_t)len) < 0) {
+		int err = errno;
+
+		mutation_end(&m);
+		syscall_failed("fallocate", f->id, err);
+	} else {
+		mutation_end(&m);
+	}
+	size_unlock(f);
+}
+
+/* ---- reads ---- */
+
+static void read_file(struct worker *w, struct file_model *f, int fd, int direct, const char *how)
+{
+	uint64_t len = 1 + below(&w->rng, (uint64_t)MAX_IO_UNITS * UNIT);
+	uint64_t off = below(&w->rng, (uint64_t)max_units * UNIT + UNIT);
+	uint64_t rs, re;
+	ssize_t got;
+
+	if (direct || below(&w->rng, 2)) {	/* aligned (O_DIRECT needs it) */
+		off -= off % 512;
+		len = (len + 511) & ~511ULL;
+	}
+	rs = tick();
+	got = pread(fd, w->buf, len, (off_t)off);
+	re = tick();
+	if (got < 0) {
+		syscall_failed(how, f->id, errno);
+		return;
+	}
+	judge_read(f, w->buf, off, len, (uint64_t)got, rs, re, how);
+}
+
+/* The ids a name may hold during [rs, re]; -1 for "absent". */
+static int name_allows(int s, uint64_t rs, uint64_t re, int id)
+{
+	const struct slot_model *sm = &slots[s];
+	uint64_t k;
+	int init = s < n_files ? s : -1;
+
+	for (k = sm->n; k > 0; k--) {
+		const struct name_event *e;
+
+		if (sm->n - k >= HIST)
+			return 1;
+		e = &sm->hist[(k - 1) % HIST];
+		if (e->start > re)
+			continue;
+		if (e->after == id)
+			return 1;
+		if (e->end && e->end < rs)
+			return 0;
+	}
+	return init == id;
+}
+
+static void name_mismatch(const char *op, int s, int id, uint64_t rs, uint64_t re)
+{
+	char path[4096];
+
+	slot_path(path, sizeof(path), s);
+	failf("%s %s found %s%d, which that name never held during the call (model now: %d) [ticks %" PRIu64 "-%" PRIu64 "]",
+	      op, path, id < 0 ? "no file, " : "file ", id, slots[s].cur, rs, re);
+}
+
+/* Open a name and read from it: the file must be one the name could hold. */
+static void read_by_name(struct worker *w)
+{
+	int s = (int)below(&w->rng, (uint64_t)n_slots);
+	int direct = use_direct && below(&w->rng, 3) == 0;
+	char path[4096];
+	uint64_t rs, re;
+	struct stat st;
+	int fd, id, ok;
+
+	slot_path(path, sizeof(path), s);
+	rs = tick();
+	if (below(&w->rng, 2)) {
+		int r = stat(path, &st);
+		int err = errno;
+
+		re = tick();
+		if (r < 0 && err != ENOENT) {
+			failf("stat %s: %s", path, strerror(err));
+			return;
+		}
+		id = r < 0 ? -1 : file_by_ino(st.st_ino);
+		if (r == 0 && id < 0) {
+			failf("stat %s: inode %lu is none of the files", path, (unsigned long)st.st_ino);
+			return;
+		}
+		pthread_mutex_lock(&names_hist_lock);
+		ok = name_allows(s, rs, re, id);
+		pthread_mutex_unlock(&names_hist_lock);
+		if (!ok)
+			name_mismatch("stat", s, id, rs, re);
+		else if (id >= 0) {
+			/* stat's size raced with size changes too */
+			pthread_mutex_lock(&files[id].hist_lock);
+			ok = size_allows(&files[id], rs, re, 0, UINT64_MAX / 2, (uint64_t)st.st_size, 0);
+			pthread_mutex_unlock(&files[id].hist_lock);
+			if (!ok) {
+				char sizes[600];
+
+				pthread_mutex_lock(&files[id].hist_lock);
+				size_history(&files[id], sizes, sizeof(sizes));
+				pthread_mutex_unlock(&files[id].hist_lock);
+				failf("stat %s: size %" PRIu64 " is no size file %d had during the call [ticks %" PRIu64 "-%" PRIu64 "]; recent sizes: %s",
+				      path, (uint64_t)st.st_size, id, rs, re, sizes);
+			}
+		}
+		return;
+	}
+	fd = open(path, O_RDONLY | (direct ? O_DIRECT : 0));
+	{
+		int err = errno;
+
+		re = tick();
+		if (fd < 0 && err != ENOENT) {
+			failf("open %s: %s", path, strerror(err));
+			return;
+		}
+	}
+	if (fd < 0) {
+		id = -1;
+	} else {
+		if (fstat(fd, &st) < 0) {
+			failf("fstat %s: %s", path, strerror(errno));
+			close(fd);
+			return;
+		}
+		id = file_by_ino(st.st_ino);
+		if (id < 0) {
+			failf("open %s: inode %lu is none of the files", path, (unsigned long)st.st_ino);
+			close(fd);
+			return;
+		}
+	}
+	pthread_mutex_lock(&names_hist_lock);
+	ok = name_allows(s, rs, re, id);
+	pthread_mutex_unlock(&names_hist_lock);
+	if (!ok)
+		name_mismatch("open", s, id, rs, re);
+	if (fd >= 0) {
+		/* whatever the name, the data must be this file's */
+		read_file(w, &files[id], fd, direct, direct ? "O_DIRECT read by name" : "read by name");
+		close(fd);
+	}
+}
+
+/* ---- renames ---- */
+
+static void op_rename(struct worker *w)
+{
+	int a = (int)below(&w->rng, (uint64_t)n_slots), b = (int)below(&w->rng, (uint64_t)n_slots);
+	char pa[4096], pb[4096];
+	struct name_event *ea, *eb;
+	int r, exchange;
+
+	if (a == b)
+		return;
+	pthread_mutex_lock(&rename_lock);
+	if (slots[a].cur < 0) {
+		int t = a;
+
+		a = b;
+		b = t;
+	}
+	if (slots[a].cur < 0) {		/* both empty: nothing to move */
+		pthread_mutex_unlock(&rename_lock);
+		return;
+	}
+	exchange = slots[b].cur >= 0;
+	slot_path(pa, sizeof(pa), a);
+	slot_path(pb, sizeof(pb), b);
+	pthread_mutex_lock(&names_hist_lock);
+	ea = &slots[a].hist[slots[a].n++ % HIST];
+	eb = &slots[b].hist[slots[b].n++ % HIST];
+	ea->start = eb->start = tick();
+	ea->end = eb->end = 0;
+	ea->after = slots[b].cur;
+	eb->after = slots[a].cur;
+	slots[a].cur = ea->after;
+	slots[b].cur = eb->after;
+	pthread_mutex_unlock(&names_hist_lock);
+	r = (int)syscall(SYS_renameat2, AT_FDCWD, pa, AT_FDCWD, pb,
+			 exchange ? RENAME_EXCHANGE : RENAME_NOREPLACE);
+	{
+		int err = errno;
+
+		pthread_mutex_lock(&names_hist_lock);
+		ea->end = eb->end = tick();
+		pthread_mutex_unlock(&names_hist_lock);
+		if (r < 0)
+			failf("renameat2 %s %s %s: %s", pa, pb, exchange ? "EXCHANGE" : "NOREPLACE", strerror(err));
+	}
+	pthread_mutex_unlock(&rename_lock);
+}
+
+/* ---- the threads ---- */
+
+static void *worker_main(void *arg)
+{
+	struct worker *w = arg;
+
+	while (!atomic_load(&stop_now)) {
+		struct file_model *f = &files[below(&w->rng, (uint64_t)n_files)];
+		uint64_t r = below(&w->rng, 100);
+
+		maybe_park();
+		pthread_mutex_lock(&park_lock);
+		if (run_over) {
+			pthread_mutex_unlock(&park_lock);
+			break;
+		}
+		pthread_mutex_unlock(&park_lock);
+		switch (w->kind) {
+		case 'w':
+			if (r < 90)
+				op_write(w, f);
+			else if (r < 95)
+				fdatasync(w->fd[f->id]);
+			else
+				read_file(w, f, w->fd[f->id], 0, "read");
+			break;
+		case 't':
+			if (r < 35)
+				op_truncate(w, f);
+			else if (r < 65)
+				op_punch(w, f, 0);
+			else if (r < 80 && use_zero_range)
+				op_punch(w, f, 1);
+			else if (r < 95)
+				op_allocate(w, f);
+			else
+				fsync(w->fd[f->id]);
+			break;
+		case 'r':
+			if (r < 40)
+				read_file(w, f, w->fd[f->id], 0, "read");
+			else if (r < 70 && use_direct)
+				read_file(w, f, w->dfd[f->id], 1, "O_DIRECT read");
+			else if (r < 95)
+				read_by_name(w);
+			else	/* forget cached pages: next reads go to the daemon */
+				posix_fadvise(w->fd[f->id], 0, 0, POSIX_FADV_DONTNEED);
+			break;
+		case 'n':
+			if (r < 50)
+				op_rename(w);
+			else
+				read_by_name(w);
+			break;
+		}
+		w->ops++;
+	}
+	return NULL;
+}
+
+/* ---- exact checks at quiescent points ---- */
+
+static int open_slot(int s, int flags)
+{
+	char path[4096];
+
+	slot_path(path, sizeof(path), s);
+	return open(path, flags);
+}
+
+/* Everything equals the model: names, sizes, every byte.  Threads parked. */
+static void verify_exact(const char *when, int direct)
+{
+	unsigned char *buf, *want;
+	int s, i;
+
+	if (posix_memalign((void **)&buf, UNIT, (size_t)max_units * UNIT + UNIT) ||
+	    posix_memalign((void **)&want, UNIT, UNIT))
+		die("out of memory");
+	for (s = 0; s < n_slots; s++) {
+		char path[4096];
+		struct stat st;
+		int r = (slot_path(path, sizeof(path), s), lstat(path, &st));
+		int id = r < 0 ? -1 : file_by_ino(st.st_ino);
+
+		if (r < 0 && errno != ENOENT)
+			failf("%s: lstat %s: %s", when, path, strerror(errno));
+		else if (id != slots[s].cur)
+			failf("%s: %s holds %s%d, the model says %d", when, path,
+			      r < 0 ? "nothing " : "file ", id, slots[s].cur);
+	}
+	for (i = 0; i < n_files; i++) {
+		struct file_model *f = &files[i];
+		int fd = -1;
+		ssize_t got;
+		uint32_t u;
+
+		for (s = 0; s < n_slots; s++)
+			if (slots[s].cur == i)
+				break;
+		if (s < n_slots)
+			fd = open_slot(s, O_RDONLY | (direct ? O_DIRECT : 0));
+		if (fd < 0) {
+			failf("%s: cannot open file %d: %s", when, i, strerror(errno));
+			continue;
+		}
+		if (direct)
+			posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
+		got = pread(fd, buf, (size_t)max_units * UNIT + UNIT, 0);
+		if (got < 0) {
+			failf("%s: read file %d: %s", when, i, strerror(errno));
+		} else if ((uint64_t)got != f->size) {
+			failf("%s: file %d: read %zd bytes, the model size is %" PRIu64, when, i, got, f->size);
+		} else {
+			struct stat st;
+
+			if (fstat(fd, &st) == 0 && (uint64_t)st.st_size != f->size)
+				failf("%s: file %d: stat size %" PRIu64 ", the model size is %" PRIu64,
+				      when, i, (uint64_t)st.st_size, f->size);
+		}
+		for (u = 0; got > 0 && (uint64_t)u * UNIT < (uint64_t)got; u++) {
+			struct unit_state st = f->units[u].cur;
+			uint32_t len = (uint64_t)got - (uint64_t)u * UNIT < UNIT ?
+				(uint32_t)((uint64_t)got - (uint64_t)u * UNIT) : UNIT;
+			uint32_t p;
+
+			if (st.gen)
+				unit_content(want, i, u, st.gen);
+			else
+				memset(want, 0, UNIT);
+			if (st.valid < UNIT)
+				memset(want + st.valid, 0, UNIT - st.valid);
+			if (!memcmp(want, buf + (size_t)u * UNIT, len))
+				continue;
+			for (p = 0; p < len && want[p] == buf[(size_t)u * UNIT + p]; p++)
+				;
+			{
+				char what[160];
+
+				describe_bytes(what, sizeof(what), buf + (size_t)u * UNIT, len >= 32, i, u);
+				failf("%s: file %d offset %u: read 0x%02x, the model has 0x%02x (%s gen %" PRIu64 " valid %u); %s",
+				      when, i, u * UNIT + p, buf[(size_t)u * UNIT + p], want[p],
+				      st.gen ? "data" : "zeros", st.gen, st.valid, what);
+			}
+			break;
+		}
+		close(fd);
+	}
+	free(buf);
+	free(want);
+}
+
+/* The expected final files, for the script's offline comparison. */
+static void write_expectations(void)
+{
+	char path[4096], name[64];
+	unsigned char *want = malloc(UNIT);
+	FILE *list;
+	int s;
+
+	snprintf(path, sizeof(path), "%s/list", expect_dir);
+	if (!(list = fopen(path, "w")))
+		die("%s: %s", path, strerror(errno));
+	for (s = 0; s < n_slots; s++) {
+		struct file_model *f;
+		uint64_t off;
+		FILE *out;
+
+		if (slots[s].cur < 0)
+			continue;
+		f = &files[slots[s].cur];
+		snprintf(name, sizeof(name), "d%d_n%d", s % 2, s);
+		fprintf(list, "d%d/n%d %" PRIu64 " %s\n", s % 2, s, f->size, name);
+		snprintf(path, sizeof(path), "%s/%s", expect_dir, name);
+		if (!(out = fopen(path, "w")))
+			die("%s: %s", path, strerror(errno));
+		for (off = 0; off < f->size; off += UNIT) {
+			struct unit_state st = f->units[off / UNIT].cur;
+			size_t len = f->size - off < UNIT ? f->size - off : UNIT;
+
+			if (st.gen)
+				unit_content(want, f->id, (uint32_t)(off / UNIT), st.gen);
+			else
+				memset(want, 0, UNIT);
+			if (st.valid < UNIT)
+				memset(want + st.valid, 0, UNIT - st.valid);
+			fwrite(want, 1, len, out);
+		}
+		if (fclose(out))
+			die("%s: %s", path, strerror(errno));
+	}
+	if (fclose(list))
+		die("list: %s", strerror(errno));
+	free(want);
+}
+
+/* ---- self-test: damage behind the model's back ---- */
+
+static void do_inject(void)
+{
+	unsigned char *buf;
+	int i, fd = -1, s;
+	uint32_t u;
+
+	if (posix_memalign((void **)&buf, UNIT, UNIT))
+		die("out of memory");
+	if (!strcmp(inject, "name")) {
+		for (s = 0; s < n_slots && slots[s].cur < 0; s++)
+			;
+		for (i = 0; i < n_slots && slots[i].cur >= 0; i++)
+			;
+		if (s < n_slots && i < n_slots) {
+			char a[4096], b[4096];
+
+			slot_path(a, sizeof(a), s);
+			slot_path(b, sizeof(b), i);
+			if (rename(a, b) < 0)
+				die("inject rename: %s", strerror(errno));
+			fprintf(stderr, "cstress: injected: renamed %s to %s behind the model\n", a, b);
+		}
+		free(buf);
+		return;
+	}
+	if (!strcmp(inject, "size")) {
+		if (ftruncate(workers[0].fd[0], (off_t)files[0].size + 1) < 0)
+			die("inject: %s", strerror(errno));
+		fprintf(stderr, "cstress: injected: file 0 made one byte longer (%" PRIu64 ")\n", files[0].size + 1);
+		free(buf);
+		return;
+	}
+	/* the rest need a unit with data: find one with an older generation too */
+	for (i = 0; i < n_files; i++) {
+		for (u = 0; u < (uint32_t)max_units; u++) {
+			struct unit_model *um = &files[i].units[u];
+			uint64_t old = 0, k;
+
+			if (!um->cur.gen || um->cur.valid < UNIT)
+				continue;
+			for (k = um->n; k > 0 && um->n - k < HIST; k--)
+				if (um->hist[(k - 1) % HIST].after.gen &&
+				    um->hist[(k - 1) % HIST].after.gen != um->cur.gen)
+					old = um->hist[(k - 1) % HIST].after.gen;
+			if (strcmp(inject, "stale") || old) {
+				fd = workers[0].fd[i];
+				if (!strcmp(inject, "byte")) {
+					unit_content(buf, i, u, um->cur.gen);
+					buf[1234] ^= 0x20;
+				} else if (!strcmp(inject, "stale")) {
+					unit_content(buf, i, u, old);
+				} else if (!strcmp(inject, "foreign")) {
+					unit_content(buf, (i + 1) % n_files, u, um->cur.gen);
+				} else if (!strcmp(inject, "lost")) {
+					memset(buf, 0, UNIT);
+				} else {
+					die("unknown -i %s", inject);
+				}
+				if (pwrite(fd, buf, UNIT, (off_t)u * UNIT) != UNIT)
+					die("inject write: %s", strerror(errno));
+				fprintf(stderr, "cstress: injected %s at file %d offset %u (model: gen %" PRIu64 ", older gen %" PRIu64 ")\n",
+					inject, i, u * UNIT, um->cur.gen, old);
+				free(buf);
+				return;
+			}
+		}
+	}
+	fprintf(stderr, "cstress: nothing to inject %s into yet\n", inject);
+	free(buf);
+}
+
+/* ---- setup and main ---- */
+
+static void usage(void)
+{
+	fprintf(stderr, "usage: cstress DIR [-s SEED] [-t SECONDS] [-w WRITERS] [-r READERS] [-T TRUNCATERS]\n"
+		"               [-R RENAMERS] [-f FILES] [-u UNITS] [-c CHECKPOINT_SECONDS]\n"
+		"               [-o EXPECT_DIR] [-i byte|stale|foreign|size|lost|name] [-X]\n");
+	exit(2);
+}
+
+static void checkpoint(const char *when, int with_inject)
+{
+	pthread_mutex_lock(&park_lock);
+	park_wanted = 1;
+	while (parked < n_workers && !run_over)
+		pthread_cond_wait(&park_cond, &park_lock);
+	pthread_mutex_unlock(&park_lock);
+	if (with_inject && inject)
+		do_inject();
+	verify_exact(when, 0);
+	verify_exact(when, 1);
+	pthread_mutex_lock(&park_lock);
+	park_wanted = 0;
+	pthread_cond_broadcast(&park_cond);
+	pthread_mutex_unlock(&park_lock);
+}
+
+static void setup_files(void)
+{
+	char path[4096];
+	int i, s;
+
+	for (i = 0; i < 2; i++) {
+		snprintf(path, sizeof(path), "%s/d%d", top, i);
+		if (mkdir(path, 0755) < 0 && errno != EEXIST)
+			die("mkdir %s: %s", path, strerror(errno));
+	}
+	for (s = 0; s < n_slots; s++) {
+		slot_path(path, sizeof(path), s);
+		if (unlink(path) < 0 && errno != ENOENT)
+			die("unlink %s: %s", path, strerror(errno));
+		slots[s].cur = s < n_files ? s : -1;
+	}
+	for (i = 0; i < n_files; i++) {
+		struct file_model *f = &files[i];
+		struct stat st;
+		int fd, u;
+
+		slot_path(path, sizeof(path), i);
+		fd = open(path, O_CREAT | O_EXCL | O_RDWR, 0644);
+		if (fd < 0 || fstat(fd, &st) < 0)
+			die("create %s: %s", path, strerror(errno));
+		close(fd);
+		f->id = i;
+		f->ino = st.st_ino;
+		pthread_rwlock_init(&f->size_lock, NULL);
+		pthread_mutex_init(&f->hist_lock, NULL);
+		for (u = 0; u < MAX_UNITS; u++)
+			pthread_mutex_init(&f->units[u].range_lock, NULL);
+	}
+	/* probe O_DIRECT and ZERO_RANGE once */
+	slot_path(path, sizeof(path), 0);
+	{
+		int fd = open(path, O_RDWR | O_DIRECT);
+
+		if (fd < 0) {
+			use_direct = 0;
+			fprintf(stderr, "cstress: O_DIRECT open fails (%s): buffered only\n", strerror(errno));
+		} else {
+			if (fallocate(fd, FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE, 0, UNIT) < 0) {
+				use_zero_range = 0;
+				fprintf(stderr, "cstress: no FALLOC_FL_ZERO_RANGE (%s)\n", strerror(errno));
+			}
+			close(fd);
+		}
+	}
+}
+
+int main(int argc, char **argv)
+{
+	struct timespec t0, now;
+	int c, i, k, next_checkpoint;
+	uint64_t total = 0;
+
+	seed = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 16);
+	while ((c = getopt(argc, argv, "s:t:w:r:T:R:f:u:c:o:i:XW")) != -1) {
+		switch (c) {
+		case 's': seed = strtoull(optarg, NULL, 0); break;
+		case 't': run_seconds = atoi(optarg); break;
+		case 'w': n_writers = atoi(optarg); break;
+		case 'r': n_readers = atoi(optarg); break;
+		case 'T': n_truncaters = atoi(optarg); break;
+		case 'R': n_renamers = atoi(optarg); break;
+		case 'f': n_files = atoi(optarg); break;
+		case 'u': max_units = atoi(optarg); break;
+		case 'c': checkpoint_every = atoi(optarg); break;
+		case 'o': expect_dir = optarg; break;
+		case 'i': inject = optarg; break;
+		case 'X': no_order = 1; break;
+		case 'W': direct_writes = 0; break;
+		default: usage();
+		}
+	}
+	if (optind != argc - 1)
+		usage();
+	top = argv[optind];
+	if (n_files < 1 || n_files > MAX_FILES || max_units < MAX_IO_UNITS || max_units > MAX_UNITS ||
+	    n_writers < 0 || n_readers < 0 || n_truncaters < 0 || n_renamers < 0 || run_seconds < 0)
+		usage();
+	n_slots = n_files + 2;
+	fprintf(stderr, "cstress: seed %" PRIu64 ", %d s, %d writers %d readers %d truncaters %d renamers, %d files of up to %d KiB%s\n",
+		seed, run_seconds, n_writers, n_readers, n_truncaters, n_renamers, n_files,
+		max_units * UNIT / 1024, no_order ? ", NO ORDERING (-X)" : "");
+	setup_files();
+
+	n_workers = n_writers + n_readers + n_truncaters + n_renamers;
+	workers = calloc((size_t)n_workers + 1, sizeof(*workers));
+	for (i = 0; i < n_workers; i++) {
+		struct worker *w = &workers[i];
+
+		w->index = i;
+		w->kind = i < n_writers ? 'w' : i < n_writers + n_readers ? 'r' :
+			i < n_writers + n_readers + n_truncaters ? 't' : 'n';
+		w->rng.s = mix64(seed + 0x1000ULL * (uint64_t)(i + 1));
+		if (posix_memalign((void **)&w->buf, UNIT, (size_t)(MAX_IO_UNITS + 1) * UNIT))
+			die("out of memory");
+		for (k = 0; k < n_files; k++) {
+			w->fd[k] = open_slot(k, O_RDWR);
+			w->dfd[k] = use_direct ? open_slot(k, O_RDWR | O_DIRECT) : -1;
+			if (w->fd[k] < 0 || (use_direct && w->dfd[k] < 0))
+				die("open file %d: %s", k, strerror(errno));
+		}
+	}
+	if (n_workers == 0) {	/* injection needs a descriptor even then */
+		for (k = 0; k < n_files; k++)
+			workers[0].fd[k] = open_slot(k, O_RDWR);
+	}
+	for (i = 0; i < n_workers; i++)
+		if (pthread_create(&workers[i].thread, NULL, worker_main, &workers[i]))
+			die("pthread_create failed");
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	next_checkpoint = checkpoint_every;
+	for (;;) {
+		int elapsed;
+
+		usleep(100000);
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		elapsed = (int)(now.tv_sec - t0.tv_sec);
+		if (atomic_load(&stop_now) || elapsed >= run_seconds)
+			break;
+		if (checkpoint_every > 0 && elapsed >= next_checkpoint) {
+			char when[64];
+
+			snprintf(when, sizeof(when), "checkpoint at %d s", elapsed);
+			checkpoint(when, next_checkpoint == checkpoint_every);
+			next_checkpoint = elapsed + checkpoint_every;
+		}
+	}
+	pthread_mutex_lock(&park_lock);
+	run_over = 1;
+	park_wanted = 0;
+	pthread_cond_broadcast(&park_cond);
+	pthread_mutex_unlock(&park_lock);
+	for (i = 0; i < n_workers; i++) {
+		pthread_join(workers[i].thread, NULL);
+		total += workers[i].ops;
+	}
+	if (inject && checkpoint_every <= 0)
+		do_inject();
+	if (!atomic_load(&failures)) {
+		int dc;
+
+		verify_exact("end", 0);
+		for (k = 0; k < n_files; k++)
+			if (workers[0].fd[k] >= 0)
+				fsync(workers[0].fd[k]);
+		sync();
+		dc = open("/proc/sys/vm/drop_caches", O_WRONLY);
+		if (dc >= 0) {
+			if (write(dc, "3", 1) != 1)
+				fprintf(stderr, "cstress: drop_caches: %s\n", strerror(errno));
+			close(dc);
+		}
+		verify_exact("end, after drop_caches", 0);
+		if (use_direct)
+			verify_exact("end, O_DIRECT", 1);
+	}
+	if (expect_dir && !atomic_load(&failures))
+		write_expectations();
+	for (i = 0; i < n_workers; i++)
+		fprintf(stderr, "cstress: thread %d (%c): %" PRIu64 " operations\n",
+			i, workers[i].kind, workers[i].ops);
+	fprintf(stderr, "cstress: %" PRIu64 " operations, final ticks %" PRIu64 ", %s\n", total,
+		(uint64_t)atomic_load(&clock_ticks), atomic_load(&failures) ? "FAILED" : "all checks passed");
+	return atomic_load(&failures) ? 1 : 0;
+}
