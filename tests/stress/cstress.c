@@ -41,23 +41,27 @@
  * Self-test (-i MODE, at the first checkpoint, behind the model's back; the
  * run must then fail): byte (flip one byte), stale (rewrite a unit with an
  * older generation of itself), foreign (another file's unit), size (one byte
- * longer), lost (punch a written unit), name (rename behind the model).  -X
+ * longer), lost (punch a written unit), name (rename behind the model);
+ * race-stale, race-foreign, race-size do the same for half a second while
+ * everything runs, then repair it, for the readers' judge alone (use -c 0).  -X
  * drops this tool's ordering of mutations, so the model stops being exact:
  * the judge must notice.
  *
- * Page-cache invalidation racing with buffered writes (-F): by default
- * the files get the no-atime flag (so our daemon's opens keep the page
- * cache), nobody drops cached pages during the run and writes are buffered.
- * -F turns on what invalidates pages mid-run: readers' fadvise DONTNEED,
- * O_DIRECT writes (the kernel drops the range's pages after each), opens
- * that drop the cache (atime due).  On a write-through FUSE mount that makes
- * buffered reads return an older generation, or zeros, after the newer
- * write has returned, with our daemon and with libfuse's passthrough_ll over
- * kernel ext4 alike (kernel 6.18): the kernel's FUSE write path unlocks
- * uptodate folios before sending FUSE_WRITE, so an invalidation can drop
- * the new data and a read can refill the page from the server before the
- * write reaches it.  O_DIRECT reads (served by the daemon) never see old
- * data, nor does kernel ext4 under the same load.
+ * A kernel race kept out of the default run (-F lets it in): on a
+ * write-through FUSE mount, a page-cache invalidation (fadvise DONTNEED, an
+ * O_DIRECT write, an open without keep_cache, an attribute reply with a new
+ * mtime under auto_inval_data) during a buffered write, plus a buffered
+ * read that refills the page from the server before the write reaches it,
+ * leaves a page older than the completed write in the cache: later buffered
+ * reads return an older generation, or zeros.  Seen with our daemon and
+ * with libfuse's passthrough_ll over kernel ext4 alike (kernel 6.18): the
+ * kernel's FUSE write path unlocks uptodate folios before sending
+ * FUSE_WRITE.  O_DIRECT reads (served by the daemon) never see old data, nor
+ * does kernel ext4 under the same load.  So by default: the files get the
+ * no-atime flag (our daemon's opens then keep the cache), no fadvise, no
+ * O_DIRECT writes, and a buffered read never overlaps a buffered write of
+ * the same file (they still race with everything else; O_DIRECT reads race
+ * with everything).  -F drops all four.
  *
  * Other variants: -W no O_DIRECT writes even with -F; -B no buffered reads
  * (O_DIRECT instead); -x skips op classes: n(ame lookups by readers),
@@ -237,6 +241,7 @@ struct unit_model {
 struct file_model {
 	int id;
 	ino_t ino;
+	pthread_rwlock_t buffered_lock;	/* buffered writes shared, buffered reads exclusive (not with -F) */
 	pthread_rwlock_t size_lock;
 	pthread_mutex_t hist_lock;	/* every history of this file */
 	uint64_t size;
@@ -664,6 +669,9 @@ static void op_write(struct worker *w, struct file_model *f)
 	} else {
 		range_lock(f, u0, n);
 	}
+	/* last: a writer waiting for a range must not hold up readers */
+	if (!direct && !racing_fadvise)
+		pthread_rwlock_rdlock(&f->buffered_lock);
 	pthread_mutex_lock(&f->hist_lock);
 	{
 		uint64_t start = tick();
@@ -679,6 +687,8 @@ static void op_write(struct worker *w, struct file_model *f)
 	mutation_end(&m);
 	if (got != (ssize_t)n * UNIT)
 		syscall_failed(direct ? "O_DIRECT pwrite" : "pwrite", f->id, got < 0 ? errno : EIO);
+	if (!direct && !racing_fadvise)
+		pthread_rwlock_unlock(&f->buffered_lock);
 	if (!exclusive)
 		range_unlock(f, u0, n);
 	size_unlock(f);
@@ -808,9 +818,13 @@ static void read_file(struct worker *w, struct file_model *f, int fd, int direct
 		off -= off % 512;
 		len = (len + 511) & ~511ULL;
 	}
+	if (!direct && !racing_fadvise)
+		pthread_rwlock_wrlock(&f->buffered_lock);
 	rs = tick();
 	got = pread(fd, w->buf, len, (off_t)off);
 	re = tick();
+	if (!direct && !racing_fadvise)
+		pthread_rwlock_unlock(&f->buffered_lock);
 	if (got < 0) {
 		syscall_failed(how, f->id, errno);
 		return;
@@ -1257,13 +1271,79 @@ static void do_inject(void)
 	free(buf);
 }
 
+/*
+ * Self-test of the racing judge (-i race-stale, race-foreign, race-size):
+ * while everyone runs, damage a range behind the model for a moment, holding
+ * this tool's locks so that no mutation touches it, then put back what the
+ * model says.  No checkpoint can see it (they are off with these modes):
+ * only the readers' judgement of racing reads can.
+ */
+static void inject_racing(void)
+{
+	struct file_model *f = &files[0];
+	unsigned char *buf;
+	int fd = workers[0].fd[0], tries;
+	uint32_t u;
+
+	if (posix_memalign((void **)&buf, UNIT, UNIT))
+		die("out of memory");
+	if (!strcmp(inject, "race-size")) {
+		size_lock(f, 1);
+		if (ftruncate(fd, (off_t)f->size + 1) < 0)
+			die("inject: %s", strerror(errno));
+		fprintf(stderr, "cstress: injected for 500 ms: file 0 one byte longer than %" PRIu64 "\n", f->size);
+		usleep(500000);
+		if (ftruncate(fd, (off_t)f->size) < 0)
+			die("inject: %s", strerror(errno));
+		size_unlock(f);
+		free(buf);
+		return;
+	}
+	for (tries = 0; tries < 1000; tries++) {
+		uint64_t old = 0, k;
+		struct unit_model *um;
+
+		size_lock(f, 0);
+		u = (uint32_t)(tries % max_units);
+		range_lock(f, u, 1);
+		um = &f->units[u];
+		for (k = um->n; k > 0 && um->n - k < HIST; k--)
+			if (um->hist[(k - 1) % HIST].after.gen &&
+			    um->hist[(k - 1) % HIST].after.gen != um->cur.gen)
+				old = um->hist[(k - 1) % HIST].after.gen;
+		if (um->cur.gen && um->cur.valid == UNIT && (uint64_t)(u + 1) * UNIT <= f->size &&
+		    (old || strcmp(inject, "race-stale"))) {
+			if (!strcmp(inject, "race-stale"))
+				unit_content(buf, 0, u, old);
+			else
+				unit_content(buf, 1, u, um->cur.gen);
+			if (pwrite(fd, buf, UNIT, (off_t)u * UNIT) != UNIT)
+				die("inject: %s", strerror(errno));
+			fprintf(stderr, "cstress: injected for 500 ms: %s at file 0 offset %u (gen %" PRIu64 ", older %" PRIu64 ")\n",
+				inject, u * UNIT, um->cur.gen, old);
+			usleep(500000);
+			unit_content(buf, 0, u, um->cur.gen);
+			if (pwrite(fd, buf, UNIT, (off_t)u * UNIT) != UNIT)
+				die("inject: %s", strerror(errno));
+			range_unlock(f, u, 1);
+			size_unlock(f);
+			free(buf);
+			return;
+		}
+		range_unlock(f, u, 1);
+		size_unlock(f);
+	}
+	fprintf(stderr, "cstress: nothing to inject %s into\n", inject);
+	free(buf);
+}
+
 /* ---- setup and main ---- */
 
 static void usage(void)
 {
 	fprintf(stderr, "usage: cstress DIR [-s SEED] [-t SECONDS] [-w WRITERS] [-r READERS] [-T TRUNCATERS]\n"
 		"               [-R RENAMERS] [-f FILES] [-u UNITS] [-c CHECKPOINT_SECONDS]\n"
-		"               [-o EXPECT_DIR] [-i byte|stale|foreign|size|lost|name] [-X]\n"
+		"               [-o EXPECT_DIR] [-i byte|stale|foreign|size|lost|name|race-stale|race-foreign|race-size] [-X]\n"
 		"               [-F] [-W] [-B] [-x n|d|a|p...]\n");
 	exit(2);
 }
@@ -1321,6 +1401,14 @@ static void setup_files(void)
 		close(fd);
 		f->id = i;
 		f->ino = st.st_ino;
+		{
+			pthread_rwlockattr_t attr;
+
+			pthread_rwlockattr_init(&attr);
+			pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+			pthread_rwlock_init(&f->buffered_lock, &attr);
+			pthread_rwlockattr_destroy(&attr);
+		}
 		pthread_rwlock_init(&f->size_lock, NULL);
 		pthread_mutex_init(&f->hist_lock, NULL);
 		for (u = 0; u < MAX_UNITS; u++)
@@ -1420,6 +1508,10 @@ int main(int argc, char **argv)
 		elapsed = (int)(now.tv_sec - t0.tv_sec);
 		if (atomic_load(&stop_now) || elapsed >= run_seconds)
 			break;
+		if (inject && !strncmp(inject, "race-", 5) && elapsed >= 1) {
+			inject_racing();
+			inject = NULL;
+		}
 		if (checkpoint_every > 0 && elapsed >= next_checkpoint) {
 			char when[64];
 
