@@ -509,14 +509,11 @@ static void unit_history(const struct unit_model *u, char *out, size_t len)
  */
 static int judge_unit(struct file_model *f, uint32_t unit, const unsigned char *got,
 		      uint32_t from, uint32_t to, const struct unit_state *cand, int n_cand,
-		      const char *how, uint64_t rs, uint64_t re)
+		      const char *how, uint64_t rs, uint64_t re, unsigned char (*content)[UNIT])
 {
-	static __thread unsigned char (*content)[UNIT];
 	int c, whole = -1;
 	uint32_t p;
 
-	if (!content)
-		content = malloc((size_t)MAX_CAND * UNIT);
 	for (c = 0; c < n_cand; c++) {
 		if (cand[c].gen)
 			unit_content(content[c], f->id, unit, cand[c].gen);
@@ -574,7 +571,8 @@ static int judge_unit(struct file_model *f, uint32_t unit, const unsigned char *
 
 /* Judge a read of file f: `got` bytes at off of a request for len, made in [rs, re]. */
 static void judge_read(struct file_model *f, const unsigned char *buf, uint64_t off,
-		       uint64_t len, uint64_t got, uint64_t rs, uint64_t re, const char *how)
+		       uint64_t len, uint64_t got, uint64_t rs, uint64_t re, const char *how,
+		       unsigned char (*content)[UNIT])
 {
 	struct unit_state cand[MAX_CAND];
 	uint64_t pos = off;
@@ -600,7 +598,7 @@ static void judge_read(struct file_model *f, const unsigned char *buf, uint64_t 
 			break;
 		}
 		n = unit_candidates(&f->units[unit], rs, re, cand);
-		if (n > 0 && judge_unit(f, unit, buf + (pos - off), from, to, cand, n, how, rs, re))
+		if (n > 0 && judge_unit(f, unit, buf + (pos - off), from, to, cand, n, how, rs, re, content))
 			break;
 		pos = (uint64_t)unit * UNIT + to;
 	}
@@ -617,6 +615,7 @@ struct worker {
 	int fd[MAX_FILES];	/* opened once: they follow the inode across renames */
 	int dfd[MAX_FILES];	/* the same with O_DIRECT (-1 without) */
 	unsigned char *buf;
+	unsigned char (*content)[UNIT];	/* the candidates' bytes, for judge_unit */
 	uint64_t ops;
 };
 
@@ -829,7 +828,7 @@ static void read_file(struct worker *w, struct file_model *f, int fd, int direct
 		syscall_failed(how, f->id, errno);
 		return;
 	}
-	judge_read(f, w->buf, off, len, (uint64_t)got, rs, re, how);
+	judge_read(f, w->buf, off, len, (uint64_t)got, rs, re, how, w->content);
 }
 
 /* The ids a name may hold during [rs, re]; -1 for "absent". */
@@ -1481,7 +1480,8 @@ int main(int argc, char **argv)
 		w->kind = i < n_writers ? 'w' : i < n_writers + n_readers ? 'r' :
 			i < n_writers + n_readers + n_truncaters ? 't' : 'n';
 		w->rng.s = mix64(seed + 0x1000ULL * (uint64_t)(i + 1));
-		if (posix_memalign((void **)&w->buf, UNIT, (size_t)(MAX_IO_UNITS + 1) * UNIT))
+		if (posix_memalign((void **)&w->buf, UNIT, (size_t)(MAX_IO_UNITS + 1) * UNIT) ||
+		    !(w->content = malloc((size_t)MAX_CAND * UNIT)))
 			die("out of memory");
 		for (k = 0; k < n_files; k++) {
 			w->fd[k] = open_slot(k, O_RDWR);
@@ -1551,10 +1551,19 @@ int main(int argc, char **argv)
 	}
 	if (expect_dir && !atomic_load(&failures))
 		write_expectations();
-	for (i = 0; i < n_workers; i++)
+	for (i = 0; i < n_workers; i++) {
 		fprintf(stderr, "cstress: thread %d (%c): %" PRIu64 " operations\n",
 			i, workers[i].kind, workers[i].ops);
+		for (k = 0; k < n_files; k++) {
+			close(workers[i].fd[k]);
+			if (workers[i].dfd[k] >= 0)
+				close(workers[i].dfd[k]);
+		}
+		free(workers[i].buf);
+		free(workers[i].content);
+	}
 	fprintf(stderr, "cstress: %" PRIu64 " operations, final ticks %" PRIu64 ", %s\n", total,
 		(uint64_t)atomic_load(&clock_ticks), atomic_load(&failures) ? "FAILED" : "all checks passed");
+	free(workers);
 	return atomic_load(&failures) ? 1 : 0;
 }
