@@ -854,13 +854,22 @@ static int name_allows(int s, uint64_t rs, uint64_t re, int id)
 	return init == id;
 }
 
+/* "file N" or "nothing", for messages about names (buf: 24 bytes). */
+static const char *describe_id(int id, char *buf)
+{
+	if (id < 0)
+		return "nothing";
+	snprintf(buf, 24, "file %d", id);
+	return buf;
+}
+
 static void name_mismatch(const char *op, int s, int id, uint64_t rs, uint64_t re)
 {
 	char path[4096];
 
 	slot_path(path, sizeof(path), s);
-	failf("%s %s found %s%d, which that name never held during the call (model now: %d) [ticks %" PRIu64 "-%" PRIu64 "]",
-	      op, path, id < 0 ? "no file, " : "file ", id, slots[s].cur, rs, re);
+	failf("%s %s found %s, which that name never held during the call (model now: %s) [ticks %" PRIu64 "-%" PRIu64 "]",
+	      op, path, describe_id(id, (char[24]){ 0 }), describe_id(slots[s].cur, (char[24]){ 0 }), rs, re);
 }
 
 /* Open a name and read from it: the file must be one the name could hold. */
@@ -1089,8 +1098,8 @@ static void verify_exact(const char *when, int direct)
 		if (r < 0 && errno != ENOENT)
 			failf("%s: lstat %s: %s", when, path, strerror(errno));
 		else if (id != slots[s].cur)
-			failf("%s: %s holds %s%d, the model says %d", when, path,
-			      r < 0 ? "nothing " : "file ", id, slots[s].cur);
+			failf("%s: %s holds %s, the model says %s", when, path,
+			      describe_id(id, (char[24]){ 0 }), describe_id(slots[s].cur, (char[24]){ 0 }));
 	}
 	for (i = 0; i < n_files; i++) {
 		struct file_model *f = &files[i];
