@@ -143,6 +143,19 @@ static unsigned long scan_inodes(struct scan *s, unsigned long *inode_lies)
 			claim_inode(s, ino, &inode);
 			continue;
 		}
+		/*
+		 * The resize inode maps the reserved GDT blocks of every backup
+		 * group, which fmap.c's map of fixed metadata already claims;
+		 * walking it read one block per reserved GDT block and backup
+		 * (most of the mount of a 1 TiB filesystem).  Its own
+		 * double-indirect block is the one block left to claim.
+		 */
+		if (ino == EXT2_RESIZE_INO) {
+			if (inode.i_block[EXT2_DIND_BLOCK] &&
+			    in_fs(fs, inode.i_block[EXT2_DIND_BLOCK], 1))
+				claim(s, inode.i_block[EXT2_DIND_BLOCK], 1);
+			continue;
+		}
 		if (!inode.i_links_count || inode.i_dtime || !inode.i_mode)
 			continue;
 		used++;

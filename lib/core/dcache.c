@@ -6,6 +6,8 @@
  * tree walk quadratic, so the first lookup in a large directory reads it
  * once into a hash table, and every change this daemon makes to that
  * directory's entries updates the table (namei.c, create.c, node.c).
+ * The table also keeps the block of each name, so that dirblock.c can add
+ * and remove names in one block instead of walking the directory.
  * Written by hand: libext2fs offers nothing similar.
  */
 #include <errno.h>
@@ -17,9 +19,12 @@
 #define DCACHE_DIRS 16
 #define DCACHE_MIN_BLOCKS 4	/* smaller directories are read directly */
 
+#define DC_NO_BLOCK ((uint32_t)-1)	/* entry added by libext2fs: block unknown */
+
 struct dc_entry {
 	struct dc_entry *next;
 	ext2_ino_t ino;
+	uint32_t lblk;		/* logical block of the directory holding it */
 	char name[];
 };
 
@@ -27,6 +32,7 @@ struct ngfs_dcache {
 	ext2_ino_t dir;
 	uint64_t used;		/* LRU stamp */
 	size_t nbuckets, n;
+	size_t holes;		/* names removed: room libext2fs may find before the end */
 	struct dc_entry **b;
 	struct ngfs_dcache *next;
 };
@@ -75,7 +81,8 @@ static struct dc_entry **slot(struct ngfs_dcache *d, const char *name, size_t le
 	return pp;
 }
 
-static int dc_insert(struct ngfs_dcache *d, const char *name, size_t len, ext2_ino_t ino)
+static int dc_insert(struct ngfs_dcache *d, const char *name, size_t len, ext2_ino_t ino,
+		     uint32_t lblk)
 {
 	struct dc_entry **pp, *e;
 
@@ -99,6 +106,8 @@ static int dc_insert(struct ngfs_dcache *d, const char *name, size_t len, ext2_i
 	pp = slot(d, name, len);
 	if (*pp) {
 		(*pp)->ino = ino;
+		if (lblk != DC_NO_BLOCK)
+			(*pp)->lblk = lblk;
 		return 0;
 	}
 	e = malloc(sizeof(*e) + len + 1);
@@ -107,15 +116,16 @@ static int dc_insert(struct ngfs_dcache *d, const char *name, size_t len, ext2_i
 	memcpy(e->name, name, len);
 	e->name[len] = 0;
 	e->ino = ino;
+	e->lblk = lblk;
 	e->next = NULL;
 	*pp = e;
 	d->n++;
 	return 0;
 }
 
-static int fill_cb(const char *name, size_t len, ext2_ino_t ino, int type, void *priv)
+static int fill_cb(const char *name, size_t len, ext2_ino_t ino, blk64_t lblk, void *priv)
 {
-	return dc_insert(priv, name, len, ino);
+	return dc_insert(priv, name, len, ino, lblk < DC_NO_BLOCK ? lblk : DC_NO_BLOCK);
 }
 
 void ngfs_dcache_drop(struct ngfs *nf, ext2_ino_t dir)
@@ -155,7 +165,7 @@ static struct ngfs_dcache *build(struct ngfs *nf, ext2_ino_t dir)
 	d->dir = dir;
 	d->nbuckets = 256;
 	d->b = calloc(d->nbuckets, sizeof(*d->b));
-	if (!d->b || ngfs_dir_list(nf, dir, fill_cb, d)) {
+	if (!d->b || ngfs_dirblock_walk(nf, dir, fill_cb, d)) {
 		free(d->b);
 		d->b = NULL;
 		d->nbuckets = 0;
@@ -192,10 +202,49 @@ int ngfs_dcache_lookup(struct ngfs *nf, ext2_ino_t dir, uint64_t dir_size,
 
 void ngfs_dcache_set(struct ngfs *nf, ext2_ino_t dir, const char *name, ext2_ino_t ino)
 {
+	ngfs_dcache_set_at(nf, dir, name, ino, DC_NO_BLOCK);
+}
+
+/* As ngfs_dcache_set, for a name dirblock.c put into logical block LBLK. */
+void ngfs_dcache_set_at(struct ngfs *nf, ext2_ino_t dir, const char *name, ext2_ino_t ino,
+			blk64_t lblk)
+{
 	struct ngfs_dcache *d = find(nf, dir);
 
-	if (d && dc_insert(d, name, strlen(name), ino))
+	if (d && dc_insert(d, name, strlen(name), ino, lblk < DC_NO_BLOCK ? lblk : DC_NO_BLOCK))
 		ngfs_dcache_drop(nf, dir);	/* no memory: forget it, stay correct */
+}
+
+/*
+ * Whether a new name may go straight into DIR's last block: DIR is mapped
+ * (large) and no name was removed since, which ext2fs_link would reuse.
+ */
+int ngfs_dcache_appendable(struct ngfs *nf, ext2_ino_t dir)
+{
+	struct ngfs_dcache *d = find(nf, dir);
+
+	return d && !d->holes;
+}
+
+/* ext2fs_link added a name to DIR: it used a hole, or (FULL) found none. */
+void ngfs_dcache_hole_used(struct ngfs *nf, ext2_ino_t dir, int full)
+{
+	struct ngfs_dcache *d = find(nf, dir);
+
+	if (d && d->holes)
+		d->holes = full ? 0 : d->holes - 1;
+}
+
+/* Returns 1 and sets *LBLK when the map knows which block holds NAME. */
+int ngfs_dcache_where(struct ngfs *nf, ext2_ino_t dir, const char *name, blk64_t *lblk)
+{
+	struct ngfs_dcache *d = find(nf, dir);
+	struct dc_entry *e;
+
+	if (!d || !(e = *slot(d, name, strlen(name))) || e->lblk == DC_NO_BLOCK)
+		return 0;
+	*lblk = e->lblk;
+	return 1;
 }
 
 void ngfs_dcache_remove(struct ngfs *nf, ext2_ino_t dir, const char *name)
@@ -210,5 +259,6 @@ void ngfs_dcache_remove(struct ngfs *nf, ext2_ino_t dir, const char *name)
 		*pp = e->next;
 		free(e);
 		d->n--;
+		d->holes++;
 	}
 }

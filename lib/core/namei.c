@@ -304,6 +304,7 @@ int ngfs_dir_insert(struct ngfs *nf, ext2_ino_t dir, const char *name, ext2_ino_
 	nf->dirty = 1;
 	if (err)
 		return ngfs_errno(nf, err, op, dir);
+	ngfs_dcache_hole_used(nf, dir, tries > 0);
 	ngfs_dcache_set(nf, dir, name, ino);
 	return 0;
 }
@@ -326,8 +327,28 @@ int ngfs_dir_add(struct ngfs *nf, ext2_ino_t dir, const char *name, ext2_ino_t i
 {
 	struct link_args a = { dir, ino, name,
 			       ext2fs_has_feature_filetype(nf->fs->super) ? file_type(mode) : 0 };
+	errcode_t err = NGFS_DIRBLOCK_PASS;
+	blk64_t lblk;
 
-	return ngfs_dir_insert(nf, dir, name, ino, add_link, &a, "link");
+	/* Large directories: into the last block, or a new one (dirblock.c). */
+	if (ngfs_dcache_appendable(nf, dir)) {
+		if (!ngfs_space_grant(nf, 1))
+			return ENOSPC;
+		err = ngfs_dirblock_append(nf, dir, name, ino, a.type, &lblk);
+		if (err == NGFS_DIRBLOCK_FULL) {
+			nf->dirty = 1;
+			if ((err = ext2fs_expand_dir(nf->fs, dir)))
+				return ngfs_errno(nf, err, "link", dir);
+			err = ngfs_dirblock_append(nf, dir, name, ino, a.type, &lblk);
+		}
+	}
+	if (err == NGFS_DIRBLOCK_PASS || err == NGFS_DIRBLOCK_FULL)
+		return ngfs_dir_insert(nf, dir, name, ino, add_link, &a, "link");
+	nf->dirty = 1;
+	if (err)
+		return ngfs_errno(nf, err, "link", dir);
+	ngfs_dcache_set_at(nf, dir, name, ino, lblk);
+	return 0;
 }
 
 static int dir_is_empty_cb(const char *name, size_t len, ext2_ino_t ino, int type,
@@ -345,8 +366,13 @@ static int check_empty(struct ngfs *nf, ext2_ino_t dir)
 
 static int remove_entry(struct ngfs *nf, ext2_ino_t dir, const char *name, ext2_ino_t ino)
 {
-	errcode_t err = ext2fs_unlink(nf->fs, dir, name, ino, 0);
+	errcode_t err = NGFS_DIRBLOCK_PASS;
+	blk64_t lblk;
 
+	if (ngfs_dcache_where(nf, dir, name, &lblk))
+		err = ngfs_dirblock_remove(nf, dir, lblk, name, ino);
+	if (err == NGFS_DIRBLOCK_PASS)
+		err = ext2fs_unlink(nf->fs, dir, name, ino, 0);
 	nf->dirty = 1;
 	if (!err) {
 		ngfs_dcache_remove(nf, dir, name);

@@ -222,9 +222,25 @@ void ngfs_nodes_free(struct ngfs *nf);
 int ngfs_dcache_lookup(struct ngfs *nf, ext2_ino_t dir, uint64_t dir_size,
 		       const char *name, ext2_ino_t *ino);
 void ngfs_dcache_set(struct ngfs *nf, ext2_ino_t dir, const char *name, ext2_ino_t ino);
+void ngfs_dcache_set_at(struct ngfs *nf, ext2_ino_t dir, const char *name, ext2_ino_t ino,
+			blk64_t lblk);
+int ngfs_dcache_appendable(struct ngfs *nf, ext2_ino_t dir);
+void ngfs_dcache_hole_used(struct ngfs *nf, ext2_ino_t dir, int full);
+int ngfs_dcache_where(struct ngfs *nf, ext2_ino_t dir, const char *name, blk64_t *lblk);
 void ngfs_dcache_remove(struct ngfs *nf, ext2_ino_t dir, const char *name);
 void ngfs_dcache_drop(struct ngfs *nf, ext2_ino_t dir);
 void ngfs_dcache_free(struct ngfs *nf);
+
+/* dirblock.c: entries added and removed in one directory block */
+#define NGFS_DIRBLOCK_FULL EXT2_ET_DIR_NO_SPACE		/* the last block has no room */
+#define NGFS_DIRBLOCK_PASS EXT2_ET_OP_NOT_SUPPORTED	/* not done: leave it to libext2fs */
+typedef int (*ngfs_dirblock_fn)(const char *name, size_t len, ext2_ino_t ino, blk64_t lblk,
+				void *priv);
+int ngfs_dirblock_walk(struct ngfs *nf, ext2_ino_t dir, ngfs_dirblock_fn fn, void *priv);
+errcode_t ngfs_dirblock_append(struct ngfs *nf, ext2_ino_t dir, const char *name,
+			       ext2_ino_t ino, int type, blk64_t *lblk);
+errcode_t ngfs_dirblock_remove(struct ngfs *nf, ext2_ino_t dir, blk64_t lblk,
+			       const char *name, ext2_ino_t ino);
 
 /* namei.c: directory entries */
 struct ngfs_dirent_info {

@@ -40,12 +40,38 @@ int ngfs_node_known(struct ngfs *nf, ext2_ino_t ino)
 	return node_find(nf, ino) != NULL;
 }
 
+/*
+ * The table grows with what the kernel holds (a walk of a million inodes
+ * keeps most of them in its inode cache): past two nodes a bucket, four
+ * times the buckets.  Without memory the chains just get longer.
+ */
+static void grow(struct ngfs *nf)
+{
+	size_t nb = nf->nbuckets * 4, i;
+	struct ngfs_node **b = calloc(nb, sizeof(*b)), *n;
+
+	if (!b)
+		return;
+	for (i = 0; i < nf->nbuckets; i++) {
+		while ((n = nf->nodes[i])) {
+			nf->nodes[i] = n->hnext;
+			n->hnext = b[n->ino % nb];
+			b[n->ino % nb] = n;
+		}
+	}
+	free(nf->nodes);
+	nf->nodes = b;
+	nf->nbuckets = nb;
+}
+
 struct ngfs_node *ngfs_node_get(struct ngfs *nf, ext2_ino_t ino)
 {
 	struct ngfs_node *n = node_find(nf, ino);
 
 	if (n || !nf->nodes)
 		return n;
+	if (nf->nnodes >= 2 * nf->nbuckets)
+		grow(nf);
 	n = calloc(1, sizeof(*n));
 	if (!n)
 		return NULL;

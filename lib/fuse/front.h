@@ -39,6 +39,7 @@ struct front_config {
 	int iomap_cache;	/* -o iomap_cache=1|0: push mappings to the kernel */
 	double attr_timeout;	/* seconds the kernel may cache attributes */
 	double entry_timeout;	/* seconds the kernel may cache names */
+#define FRONT_TIMEOUT_UNSET (-1.0)	/* not given: the mode decides (session.c) */
 	struct fuse_args args;	/* what goes on to libfuse */
 	int service;		/* --service: mount.safe passes the fds (service.c) */
 	unsigned long atime_flags;	/* MS_* of the atime options given (KMOUNT_ATIME_FLAGS) */
@@ -141,6 +142,7 @@ void front_usage(const char *prog);
 
 /* session.c */
 int front_run(struct front_config *cfg);
+void front_set_timeouts(struct front *f, int iomap);
 
 /* service.c: fuse2fs --service, the sandboxed side of mount.safe */
 int front_service_main(int argc, char **argv);

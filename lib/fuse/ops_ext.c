@@ -90,6 +90,7 @@ void ext_init_reply(struct front *f, uint32_t offered, uint32_t *flags, uint32_t
 	*flags |= FUSE_INIT_EXT;
 	*flags2 |= im->flags2;
 	im->on = 1;
+	front_set_timeouts(f, 1);
 	/* The kernel applies default ACLs and kills suid itself (RFC 4/4). */
 	f->nf.kernel_acl = 1;
 	ngfs_coarse_clock(1);

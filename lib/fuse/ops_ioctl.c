@@ -100,6 +100,9 @@ void front_op_ioctl(fuse_req_t req, fuse_ino_t ino, unsigned int cmd, void *arg,
 		err = do_ioctl(req, &f->nf, ino_of(ino), cmd, in_buf, in_bufsz, out_bufsz,
 			       &out, &outlen);
 	ngfs_unlock(&f->nf);
+	/* The kernel caches attributes and did not see this ctime change. */
+	if (!err && (cmd == FS_IOC_SETFLAGS || cmd == FS_IOC_FSSETXATTR))
+		fuse_lowlevel_notify_inval_inode(f->wire.se, ino, -1, 0);
 	if (err)
 		fuse_reply_err(req, err);
 	else

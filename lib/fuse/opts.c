@@ -215,8 +215,8 @@ int front_parse_args(int argc, char **argv, struct front_config *cfg)
 
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->acl = -1;
-	cfg->attr_timeout = 0.0;
-	cfg->entry_timeout = 1.0;
+	cfg->attr_timeout = FRONT_TIMEOUT_UNSET;	/* session.c picks the default */
+	cfg->entry_timeout = FRONT_TIMEOUT_UNSET;
 	cfg->iomap_cache = 1;
 	cfg->fs.journal_writes = 1;	/* filesystems with a journal */
 	cfg->args = (struct fuse_args)FUSE_ARGS_INIT(argc, argv);
@@ -263,7 +263,8 @@ int front_parse_args(int argc, char **argv, struct front_config *cfg)
 		fprintf(stderr, "fuse2fs: bad option iomap_cache=%d (1 or 0)\n", cfg->iomap_cache);
 		return FRONT_EXIT_USAGE;
 	}
-	if (cfg->attr_timeout < 0 || cfg->entry_timeout < 0) {
+	if ((cfg->attr_timeout < 0 && cfg->attr_timeout != FRONT_TIMEOUT_UNSET) ||
+	    (cfg->entry_timeout < 0 && cfg->entry_timeout != FRONT_TIMEOUT_UNSET)) {
 		fprintf(stderr, "fuse2fs: attr_timeout and entry_timeout cannot be negative\n");
 		return FRONT_EXIT_USAGE;
 	}

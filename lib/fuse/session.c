@@ -529,6 +529,23 @@ static int reopen_for_replay(struct front_config *cfg, struct front *f, struct d
 	return ngfs_open(&f->nf, target, cfg->device, &cfg->fs, msg, len);
 }
 
+/*
+ * This daemon owns the device exclusively, so in classic mode every change
+ * to names and attributes reaches the kernel through a reply, or through a
+ * notification where the daemon changes them on its own (ops_ioctl.c): the
+ * kernel may cache both for long.  iomap mode keeps the old cautious
+ * defaults (no attribute caching, names for 1 s): there the daemon moves
+ * block counts and sizes while the kernel writes.  Explicit -o options win.
+ */
+#define CLASSIC_TIMEOUT 86400.0
+void front_set_timeouts(struct front *f, int iomap)
+{
+	double attr = iomap ? 0.0 : CLASSIC_TIMEOUT, entry = iomap ? 1.0 : CLASSIC_TIMEOUT;
+
+	f->attr_timeout = f->cfg->attr_timeout == FRONT_TIMEOUT_UNSET ? attr : f->cfg->attr_timeout;
+	f->entry_timeout = f->cfg->entry_timeout == FRONT_TIMEOUT_UNSET ? entry : f->cfg->entry_timeout;
+}
+
 int front_run(struct front_config *cfg)
 {
 	struct fdio_target target;
@@ -543,8 +560,7 @@ int front_run(struct front_config *cfg)
 	if (!f)
 		return FRONT_EXIT_RUNTIME;
 	f->cfg = cfg;
-	f->entry_timeout = cfg->entry_timeout;
-	f->attr_timeout = cfg->attr_timeout;
+	front_set_timeouts(f, 0);
 
 	if ((ret = open_device(cfg, &dev)))
 		goto out;

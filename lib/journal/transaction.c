@@ -223,6 +223,16 @@ static unsigned int tags_per_descriptor(const struct journal_w *jw)
 	return (jw->j.bs - JBD2_HDR_SIZE - jw->j.tail - TAG_UUID_BYTES) / jw->j.tag_bytes;
 }
 
+static int logmap_cb(ext2_filsys fs, blk64_t *blocknr, e2_blkcnt_t blockcnt,
+		     blk64_t ref_blk, int ref_offset, void *priv)
+{
+	struct journal_w *jw = priv;
+
+	if (blockcnt >= 0 && (uint64_t)blockcnt < jw->j.maxlen)
+		jw->logmap[blockcnt] = *blocknr;
+	return 0;
+}
+
 errcode_t journal_start(ext2_filsys fs, struct journal_w **out, char *why, size_t len)
 {
 	struct journal_w *jw = calloc(1, sizeof(*jw));
@@ -279,8 +289,14 @@ errcode_t journal_start(ext2_filsys fs, struct journal_w **out, char *why, size_
 		err = EXT2_ET_NO_MEMORY;
 		goto fail;
 	}
+	/*
+	 * One walk of the journal inode's map (ext2fs_bmap2 per block walked
+	 * the extent tree from the top, verifying checksums, for every block:
+	 * 3 s at mount for the 1 GiB journal of a 1 TiB filesystem).
+	 */
+	err = ext2fs_block_iterate3(fs, jw->j.ino, BLOCK_FLAG_READ_ONLY | BLOCK_FLAG_DATA_ONLY,
+				    NULL, logmap_cb, jw);
 	for (i = 0; i < jw->j.maxlen; i++) {
-		err = ext2fs_bmap2(fs, jw->j.ino, &jw->j.inode, NULL, 0, i, NULL, &jw->logmap[i]);
 		if (err || jw->logmap[i] < fs->super->s_first_data_block ||
 		    jw->logmap[i] >= ext2fs_blocks_count(fs->super)) {
 			snprintf(why, len, "journal block %u is not mapped inside the filesystem", i);
