@@ -157,6 +157,8 @@ int ngfs_io_transfer(struct ngfs *nf, struct ngfs_io *io, char *rbuf, const char
 
 		if (rbuf && s->zero)
 			memset(rbuf + s->pos, 0, s->len);
+		else if (rbuf && io->direct)
+			err = fdio_data_pread_direct(nf->fs->io, rbuf + s->pos, s->len, s->dev);
 		else if (rbuf)
 			err = fdio_data_pread(nf->fs->io, rbuf + s->pos, s->len, s->dev);
 		else

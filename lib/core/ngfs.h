@@ -358,6 +358,7 @@ struct ngfs_seg {
 struct ngfs_io {
 	ext2_ino_t ino;
 	int write, entered;
+	int direct;		/* an O_DIRECT read: bypass the device's page cache too */
 	struct ngfs_seg *seg;
 	size_t nseg, cap;
 	size_t len, done;

@@ -119,10 +119,11 @@ void front_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		   struct fuse_file_info *fi)
 {
 	struct front *f = front_of(req);
-	char *buf = malloc(size ? size : 1);
 	struct ngfs_io io = { 0 };
 	uint64_t calls;
-	int err = buf ? 0 : ENOMEM;
+	char *buf = NULL;
+	/* Page-aligned, for O_DIRECT reads of the device (fdio_data_pread_direct). */
+	int err = posix_memalign((void **)&buf, 4096, size ? size : 1) ? ENOMEM : 0;
 
 	/* The bytes move with the lock dropped (ngfs_read_start). */
 	front_lock(req);
@@ -131,6 +132,7 @@ void front_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		err = ngfs_read_start(&f->nf, ino_of(ino), buf, size, off, &io);
 	ngfs_unlock(&f->nf);
 	if (!err && io.nseg) {
+		io.direct = !!(fi->flags & O_DIRECT);
 		err = ngfs_io_transfer(&f->nf, &io, buf, NULL);
 		front_lock(req);
 		err = ngfs_io_finish(&f->nf, &io, err);

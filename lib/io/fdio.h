@@ -70,6 +70,8 @@ void fdio_set_hook(io_channel ch, const struct fdio_hook *hook);	/* NULL: off */
 /* File data outside the filesystem lock; claim and held need the lock. */
 int fdio_data_pread(io_channel ch, void *buf, size_t len, uint64_t off);
 int fdio_data_pwrite(io_channel ch, const void *buf, size_t len, uint64_t off);
+/* For O_DIRECT file reads: the device without its page cache when aligned. */
+int fdio_data_pread_direct(io_channel ch, void *buf, size_t len, uint64_t off);
 int fdio_data_claim(io_channel ch, uint64_t off, size_t len);
 int fdio_data_held(io_channel ch, uint64_t off, size_t len);
 /* One block of BLOCK_SIZE bytes to the device, bypassing the hook. */
