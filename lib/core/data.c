@@ -19,23 +19,180 @@ static uint64_t dev_offset(struct ngfs *nf, const struct ngfs_map *map, uint64_t
 	return map->pblk * bs + (pos - map->lblk * bs);
 }
 
+/* What a read may return: 0 with *len 0 at or past the end. */
+static int read_checks(struct ngfs *nf, ext2_ino_t ino, struct ext2_inode_large *inode,
+		       size_t *len, off_t off)
+{
+	uint64_t size;
+	int err;
+
+	if ((err = ngfs_check_alive(nf)) || (err = ngfs_read_inode(nf, ino, inode)))
+		return err;
+	if (LINUX_S_ISDIR(inode->i_mode))
+		return EISDIR;
+	size = EXT2_I_SIZE(inode);
+	if (off < 0 || (uint64_t)off >= size)
+		*len = 0;
+	else if (*len > size - off)
+		*len = size - off;
+	return 0;
+}
+
+static int add_seg(struct ngfs_io *io, uint64_t dev, size_t pos, size_t len, int zero)
+{
+	if (io->nseg == io->cap) {
+		size_t cap = io->cap ? io->cap * 2 : 8;
+		struct ngfs_seg *n = realloc(io->seg, cap * sizeof(*n));
+		if (!n)
+			return ENOMEM;
+		io->seg = n;
+		io->cap = cap;
+	}
+	io->seg[io->nseg++] = (struct ngfs_seg){ .dev = dev, .pos = pos, .len = len,
+						 .zero = zero };
+	return 0;
+}
+
+/*
+ * The runs of [off, off+len) of a block-mapped file as device segments (or
+ * zeros); *all_data: every run is written data.  *held: the journal's
+ * running transaction holds a block there (not on the device yet).
+ */
+static int map_segments(struct ngfs *nf, ext2_ino_t ino, struct ext2_inode_large *inode,
+			size_t len, off_t off, struct ngfs_io *io, int *all_data, int *held)
+{
+	uint64_t bs = nf->fs->blocksize, pos, end = off + len;
+	int err = 0;
+
+	*all_data = 1;
+	*held = 0;
+	for (pos = off; pos < end;) {
+		struct ngfs_map map;
+		blk64_t lblk = pos / bs;
+		uint64_t run_end;
+		int data;
+
+		err = ngfs_fmap_get(nf, ino, inode, lblk, (end - 1) / bs - lblk + 1, &map);
+		if (err)
+			break;
+		run_end = (map.lblk + map.len) * bs;
+		if (run_end > end)
+			run_end = end;
+		data = map.type == NGFS_MAP_MAPPED;
+		*all_data &= data;
+		if (data && fdio_data_held(nf->fs->io, dev_offset(nf, &map, pos), run_end - pos))
+			*held = 1;
+		if ((err = add_seg(io, data ? dev_offset(nf, &map, pos) : 0, pos - off,
+				   run_end - pos, !data)))
+			break;
+		pos = run_end;
+	}
+	return err;
+}
+
+/*
+ * A read whose bytes move without the lock: checks, atime and the map now
+ * (the inode counted in flight, inflight.c), then ngfs_io_transfer()
+ * unlocked, then ngfs_io_finish() locked.  A read that cannot (inline
+ * data, blocks of the running transaction) is done here: io->nseg is 0.
+ */
+int ngfs_read_start(struct ngfs *nf, ext2_ino_t ino, char *buf, size_t len, off_t off,
+		    struct ngfs_io *io)
+{
+	struct ext2_inode_large inode;
+	int err, all_data, held;
+
+	memset(io, 0, sizeof(*io));
+	io->ino = ino;
+	if ((err = ngfs_io_enter(nf, ino)))
+		return err;
+	io->entered = 1;
+	if ((err = read_checks(nf, ino, &inode, &len, off)) || !len)
+		goto locked;
+	if (ngfs_inode_inline(&inode))
+		goto locked;
+	err = map_segments(nf, ino, &inode, len, off, io, &all_data, &held);
+	if (err || held)
+		goto locked;
+	io->len = len;
+	ngfs_accessed(nf, ino, &inode);
+	return 0;
+locked:
+	io->nseg = 0;
+	ngfs_io_leave(nf, ino);
+	io->entered = 0;
+	if (err)
+		return err;
+	return ngfs_read(nf, ino, buf, len, off, &io->done);
+}
+
+/*
+ * NG_TEST_TRANSFER_DELAY_US (tests only: tests/cases/io-truncate-race):
+ * every unlocked transfer waits that long first, which widens the window
+ * a missing drain would leave open from microseconds to a sure hit.
+ */
+static long transfer_delay_us(void)
+{
+	static long delay = -1;
+	long d = __atomic_load_n(&delay, __ATOMIC_RELAXED);
+
+	if (d < 0) {
+		const char *s = getenv("NG_TEST_TRANSFER_DELAY_US");
+		d = s ? atol(s) : 0;
+		__atomic_store_n(&delay, d, __ATOMIC_RELAXED);
+	}
+	return d;
+}
+
+/* Unlocked: move the bytes of the segments; io->done counts the bytes moved. */
+int ngfs_io_transfer(struct ngfs *nf, struct ngfs_io *io, char *rbuf, const char *wbuf)
+{
+	size_t i;
+	int err = 0;
+
+	if (transfer_delay_us())
+		usleep(transfer_delay_us());
+	for (i = 0; i < io->nseg && !err; i++) {
+		struct ngfs_seg *s = &io->seg[i];
+
+		if (rbuf && s->zero)
+			memset(rbuf + s->pos, 0, s->len);
+		else if (rbuf && io->direct)
+			err = fdio_data_pread_direct(nf->fs->io, rbuf + s->pos, s->len, s->dev);
+		else if (rbuf)
+			err = fdio_data_pread(nf->fs->io, rbuf + s->pos, s->len, s->dev);
+		else
+			err = fdio_data_pwrite(nf->fs->io, wbuf + s->pos, s->len, s->dev);
+		if (!err)
+			io->done += s->len;
+	}
+	return err;
+}
+
+/* Locked again: the inode leaves the in-flight table; a short transfer is still one. */
+int ngfs_io_finish(struct ngfs *nf, struct ngfs_io *io, int err)
+{
+	if (io->entered)
+		ngfs_io_leave(nf, io->ino);
+	io->entered = 0;
+	free(io->seg);
+	io->seg = NULL;
+	io->nseg = io->cap = 0;
+	if (io->done)
+		return 0;
+	return err ? ngfs_errno(nf, err, io->write ? "write" : "read", io->ino) : 0;
+}
+
 int ngfs_read(struct ngfs *nf, ext2_ino_t ino, char *buf, size_t len, off_t off,
 	      size_t *done)
 {
 	struct ext2_inode_large inode;
-	uint64_t bs = nf->fs->blocksize, size, pos, end;
+	uint64_t bs = nf->fs->blocksize, pos, end;
 	int err;
 
 	*done = 0;
-	if ((err = ngfs_check_alive(nf)) || (err = ngfs_read_inode(nf, ino, &inode)))
+	if ((err = read_checks(nf, ino, &inode, &len, off)) || !len)
 		return err;
-	if (LINUX_S_ISDIR(inode.i_mode))
-		return EISDIR;
-	size = EXT2_I_SIZE(&inode);
-	if (off < 0 || (uint64_t)off >= size || !len)
-		return 0;
-	if (len > size - off)
-		len = size - off;
 	if (ngfs_inode_inline(&inode)) {
 		err = ngfs_inline_read(nf, ino, &inode, buf, len, off, done);
 		goto out;
@@ -131,6 +288,59 @@ int ngfs_write(struct ngfs *nf, ext2_ino_t ino, const char *buf, size_t len,
 }
 
 /*
+ * A write whose bytes move without the lock, when every block it touches
+ * already holds the file's data inside its size: mtime/ctime and the
+ * journal's claim on those blocks now, the bytes by ngfs_io_transfer()
+ * unlocked, ngfs_io_finish() locked.  Anything else (allocation,
+ * unwritten blocks, growth, O_APPEND, inline data) is written here under
+ * the lock as before: io->nseg is 0 and io->done says what was written.
+ */
+int ngfs_write_start(struct ngfs *nf, ext2_ino_t ino, const char *buf, size_t len,
+		     off_t off, int append, struct ngfs_io *io)
+{
+	struct ext2_inode_large inode;
+	int err, all_data, held;
+	size_t i;
+
+	memset(io, 0, sizeof(*io));
+	io->ino = ino;
+	io->write = 1;
+	if (append || off < 0 || !len)
+		goto locked;
+	if ((err = ngfs_io_enter(nf, ino)))
+		return err;
+	io->entered = 1;
+	if ((err = ngfs_check_writable(nf)) || (err = ngfs_read_inode(nf, ino, &inode)))
+		goto out;
+	if (!LINUX_S_ISREG(inode.i_mode) || ngfs_inode_inline(&inode) ||
+	    (inode.i_flags & (EXT2_IMMUTABLE_FL | EXT2_APPEND_FL)) ||
+	    (uint64_t)off + len > EXT2_I_SIZE(&inode) || (uint64_t)off + len < (uint64_t)off)
+		goto out;
+	if ((err = map_segments(nf, ino, &inode, len, off, io, &all_data, &held)) || !all_data)
+		goto out;
+	/* A block the transaction holds goes to the device before the data (fdio.c). */
+	for (i = 0; i < io->nseg; i++)
+		if ((err = fdio_data_claim(nf->fs->io, io->seg[i].dev, io->seg[i].len)))
+			goto out;
+	ngfs_touch(nf, &inode, 1);
+	nf->dirty = 1;
+	if ((err = ngfs_write_inode(nf, ino, &inode)))
+		goto out;
+	io->len = len;
+	return 0;
+out:
+	io->nseg = 0;
+	free(io->seg);
+	io->seg = NULL;
+	ngfs_io_leave(nf, ino);
+	io->entered = 0;
+	if (err)
+		return err;
+locked:
+	return ngfs_write(nf, ino, buf, len, off, append, &io->done);
+}
+
+/*
  * Write to a block-mapped or extent-mapped file, allocating holes; no size
  * or time updates.  A short write sets *done and returns the error.
  */
@@ -218,6 +428,14 @@ int ngfs_truncate(struct ngfs *nf, ext2_ino_t ino, struct ext2_inode_large *inod
 
 	if (size > nf->max_file_size)
 		return EFBIG;
+	/*
+	 * Transfers mapped before the blocks go must end first; the callers
+	 * have not changed their copy of the inode yet, so reading it again
+	 * after the wait (other verbs ran) is all it takes.
+	 */
+	if (ngfs_io_drain(nf, ino) && (err = ngfs_read_inode(nf, ino, inode)))
+		return err;
+	old = EXT2_I_SIZE(inode);
 	/* Inline files shrink in place; growing past the inode moves them to blocks. */
 	if (ngfs_inode_inline(inode) && (err = ngfs_inline_truncate(nf, ino, inode, size)))
 		return err;
@@ -266,6 +484,7 @@ int ngfs_fallocate(struct ngfs *nf, ext2_ino_t ino, int mode, off_t off, off_t l
 		return EOPNOTSUPP;
 	if (off < 0 || len <= 0)
 		return EINVAL;
+	ngfs_io_drain(nf, ino);	/* punch and zero range free blocks: inflight.c */
 	if ((err = ngfs_check_writable(nf)) || (err = ngfs_read_inode(nf, ino, &inode)))
 		return err;
 	if (!LINUX_S_ISREG(inode.i_mode))

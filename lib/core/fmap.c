@@ -394,6 +394,84 @@ int ngfs_fmap_alloc(struct ngfs *nf, ext2_ino_t ino, struct ext2_inode_large *in
 }
 
 /* Unwritten blocks in [lblk, lblk+len) now hold data: mark them written. */
+/*
+ * Make [cur, stop) of the unwritten extent EXT (the handle's current one)
+ * written with at most two splits, the way the kernel converts: a range
+ * at the head of the extent joins the written extent just before it when
+ * both are contiguous, so writing a preallocated file front to back keeps
+ * one extent.  (ext2fs_extent_set_bmap block by block rewrote and
+ * re-checksummed the leaf once per block: 60% of the daemon's CPU in
+ * crc32c when fio wrote its fallocated 1 GiB file.)
+ */
+static errcode_t convert_range(ext2_extent_handle_t h, struct ext2fs_extent *ext,
+			       blk64_t cur, blk64_t stop)
+{
+	blk64_t head = cur - ext->e_lblk, n = stop - cur;
+	blk64_t tail = ext->e_lblk + ext->e_len - stop;
+	struct ext2fs_extent prev, piece;
+	errcode_t err;
+
+	if (!head && cur > 0 && !ext2fs_extent_goto2(h, 0, cur - 1) &&
+	    !ext2fs_extent_get(h, EXT2_EXTENT_CURRENT, &prev) &&
+	    !(prev.e_flags & EXT2_EXTENT_FLAGS_UNINIT) &&
+	    prev.e_lblk + prev.e_len == cur && prev.e_pblk + prev.e_len == ext->e_pblk &&
+	    prev.e_len + n <= EXT_INIT_MAX_LEN) {
+		/* Shrink (or drop) the unwritten extent first: never two owners of a block. */
+		if ((err = ext2fs_extent_goto2(h, 0, cur)) ||
+		    (err = ext2fs_extent_get(h, EXT2_EXTENT_CURRENT, ext)))
+			return err;
+		if (tail) {
+			ext->e_lblk += n;
+			ext->e_pblk += n;
+			ext->e_len -= n;
+			err = ext2fs_extent_replace(h, 0, ext);
+			if (!err)
+				err = ext2fs_extent_fix_parents(h);
+		} else {
+			struct ext2fs_extent next;
+
+			/* The extent after it may now lead its leaf: the index follows. */
+			err = ext2fs_extent_delete(h, 0);
+			if (!err && !ext2fs_extent_get(h, EXT2_EXTENT_CURRENT, &next))
+				err = ext2fs_extent_fix_parents(h);
+		}
+		if (err || (err = ext2fs_extent_goto2(h, 0, cur - 1)) ||
+		    (err = ext2fs_extent_get(h, EXT2_EXTENT_CURRENT, &prev)))
+			return err;
+		prev.e_len += n;
+		return ext2fs_extent_replace(h, 0, &prev);
+	}
+	if ((err = ext2fs_extent_goto2(h, 0, cur)) ||
+	    (err = ext2fs_extent_get(h, EXT2_EXTENT_CURRENT, ext)))
+		return err;
+	piece = *ext;
+	if (head) {
+		piece.e_len = head;	/* stays unwritten */
+	} else {
+		piece.e_len = n;
+		piece.e_flags &= ~EXT2_EXTENT_FLAGS_UNINIT;
+	}
+	if ((err = ext2fs_extent_replace(h, 0, &piece)))
+		return err;
+	if (head) {
+		piece.e_lblk = cur;
+		piece.e_pblk = ext->e_pblk + head;
+		piece.e_len = n;
+		piece.e_flags &= ~EXT2_EXTENT_FLAGS_UNINIT;
+		if ((err = ext2fs_extent_insert(h, EXT2_EXTENT_INSERT_AFTER, &piece)))
+			return err;
+	}
+	if (tail) {
+		piece.e_lblk = stop;
+		piece.e_pblk = ext->e_pblk + head + n;
+		piece.e_len = tail;
+		piece.e_flags |= EXT2_EXTENT_FLAGS_UNINIT;
+		if ((err = ext2fs_extent_insert(h, EXT2_EXTENT_INSERT_AFTER, &piece)))
+			return err;
+	}
+	return 0;
+}
+
 int ngfs_fmap_mark_written(struct ngfs *nf, ext2_ino_t ino,
 			   struct ext2_inode_large *inode, blk64_t lblk, blk64_t len)
 {
@@ -409,7 +487,7 @@ int ngfs_fmap_mark_written(struct ngfs *nf, ext2_ino_t ino,
 	if (err)
 		return ngfs_errno(nf, err, "mark_written", ino);
 	while (cur < end && !err) {
-		blk64_t ext_end, stop, i;
+		blk64_t ext_end, stop;
 
 		err = ext2fs_extent_goto2(h, 0, cur);
 		if (!err)
@@ -425,15 +503,8 @@ int ngfs_fmap_mark_written(struct ngfs *nf, ext2_ino_t ino,
 			cur = ext_end;
 			continue;
 		}
-		if (cur == ext.e_lblk && end >= ext_end) {
-			ext.e_flags &= ~EXT2_EXTENT_FLAGS_UNINIT;
-			err = ext2fs_extent_replace(h, 0, &ext);
-			cur = ext_end;
-			continue;
-		}
 		stop = end < ext_end ? end : ext_end;
-		for (i = cur; i < stop && !err; i++)
-			err = ext2fs_extent_set_bmap(h, i, ext.e_pblk + (i - ext.e_lblk), 0);
+		err = convert_range(h, &ext, cur, stop);
 		cur = stop;
 	}
 	ext2fs_extent_free(h);

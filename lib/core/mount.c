@@ -734,6 +734,7 @@ int ngfs_close(struct ngfs *nf)
 	ext2fs_close_free(&nf->fs);
 	ngfs_nodes_free(nf);
 	ngfs_fmap_free(nf);
+	ngfs_io_free(nf);
 	ngfs_claims_free(nf);
 	pthread_mutex_destroy(&nf->lock);
 	return ret;

@@ -102,6 +102,10 @@ struct ngfs {
 	int caller_reserved;	/* current caller may use the root-reserved blocks */
 	int kernel_acl;		/* the kernel applies umask and default ACLs (iomap) */
 	uint64_t inline_io_calls;	/* transfers of inline data (the front's counters) */
+	struct ngfs_inflight *inflight;	/* inodes with data moving unlocked (inflight.c) */
+	size_t ninflight, inflight_cap;
+	pthread_cond_t io_cond;		/* with lock: a drain or a transfer ended */
+	int io_ready;
 	struct journal_w *journal;	/* journaled writes are on (mount.c) */
 	struct ngfs_commit_timer timer;
 };
@@ -357,6 +361,35 @@ int ngfs_read(struct ngfs *nf, ext2_ino_t ino, char *buf, size_t len, off_t off,
 	      size_t *done);
 int ngfs_write(struct ngfs *nf, ext2_ino_t ino, const char *buf, size_t len,
 	       off_t off, int append, size_t *done);
+/*
+ * Reads, and writes over blocks holding data, move their bytes without the
+ * lock: *_start (locked) maps, ngfs_io_transfer (unlocked) moves,
+ * ngfs_io_finish (locked) ends.  nseg 0 after start: done already.
+ */
+struct ngfs_seg {
+	uint64_t dev;		/* device offset */
+	size_t pos, len;	/* within the caller's buffer */
+	int zero;		/* a hole or unwritten: reads as zeros */
+};
+struct ngfs_io {
+	ext2_ino_t ino;
+	int write, entered;
+	int direct;		/* an O_DIRECT read: bypass the device's page cache too */
+	struct ngfs_seg *seg;
+	size_t nseg, cap;
+	size_t len, done;
+};
+int ngfs_read_start(struct ngfs *nf, ext2_ino_t ino, char *buf, size_t len, off_t off,
+		    struct ngfs_io *io);
+int ngfs_write_start(struct ngfs *nf, ext2_ino_t ino, const char *buf, size_t len,
+		     off_t off, int append, struct ngfs_io *io);
+int ngfs_io_transfer(struct ngfs *nf, struct ngfs_io *io, char *rbuf, const char *wbuf);
+int ngfs_io_finish(struct ngfs *nf, struct ngfs_io *io, int err);
+/* inflight.c: inodes whose data moves outside the lock */
+int ngfs_io_enter(struct ngfs *nf, ext2_ino_t ino);
+void ngfs_io_leave(struct ngfs *nf, ext2_ino_t ino);
+int ngfs_io_drain(struct ngfs *nf, ext2_ino_t ino);	/* 1: waited, the lock was released */
+void ngfs_io_free(struct ngfs *nf);
 int ngfs_truncate(struct ngfs *nf, ext2_ino_t ino, struct ext2_inode_large *inode,
 		  uint64_t size);
 int ngfs_fallocate(struct ngfs *nf, ext2_ino_t ino, int mode, off_t off, off_t len);

@@ -119,23 +119,32 @@ void front_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		   struct fuse_file_info *fi)
 {
 	struct front *f = front_of(req);
-	char *buf = malloc(size ? size : 1);
-	size_t done = 0;
+	struct ngfs_io io = { 0 };
 	uint64_t calls;
-	int err = buf ? 0 : ENOMEM;
+	char *buf = NULL;
+	/* Page-aligned, for O_DIRECT reads of the device (fdio_data_pread_direct). */
+	int err = posix_memalign((void **)&buf, 4096, size ? size : 1) ? ENOMEM : 0;
 
+	/* The bytes move with the lock dropped (ngfs_read_start). */
 	front_lock(req);
 	calls = f->nf.inline_io_calls;
 	if (!err)
-		err = ngfs_read(&f->nf, ino_of(ino), buf, size, off, &done);
+		err = ngfs_read_start(&f->nf, ino_of(ino), buf, size, off, &io);
+	ngfs_unlock(&f->nf);
+	if (!err && io.nseg) {
+		io.direct = !!(fi->flags & O_DIRECT);
+		err = ngfs_io_transfer(&f->nf, &io, buf, NULL);
+		front_lock(req);
+		err = ngfs_io_finish(&f->nf, &io, err);
+		ngfs_unlock(&f->nf);
+	}
 	if (!err)
 		front_count(f->nf.inline_io_calls != calls ? &f->counters.inline_read_bytes :
-			    &f->counters.data_read_bytes, done);
-	ngfs_unlock(&f->nf);
+			    &f->counters.data_read_bytes, io.done);
 	if (err)
 		fuse_reply_err(req, err);
 	else
-		fuse_reply_buf(req, buf, done);
+		fuse_reply_buf(req, buf, io.done);
 	free(buf);
 }
 
@@ -144,25 +153,32 @@ void front_op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size
 {
 	struct front *f = front_of(req);
 	struct front_file *fh = (struct front_file *)(uintptr_t)fi->fh;
-	size_t done = 0;
+	struct ngfs_io io = { 0 };
 	uint64_t calls;
 	int err, inl;
 
+	/* Over blocks holding data the bytes move with the lock dropped (ngfs_write_start). */
 	front_lock(req);
 	calls = f->nf.inline_io_calls;
-	err = ngfs_write(&f->nf, ino_of(ino), buf, size, off, fh && fh->append, &done);
+	err = ngfs_write_start(&f->nf, ino_of(ino), buf, size, off, fh && fh->append, &io);
 	inl = f->nf.inline_io_calls != calls;	/* the file kept its bytes inline */
-	if (!err)
-		front_count(inl ? &f->counters.inline_write_bytes :
-			    &f->counters.data_write_bytes, done);
 	/* An inline file that outgrew the inode now has blocks. */
 	if (inl && !ngfs_is_inline(&f->nf, ino_of(ino)))
 		front_iomap_inval(f, ino_of(ino));
 	ngfs_unlock(&f->nf);
+	if (!err && io.nseg) {
+		err = ngfs_io_transfer(&f->nf, &io, NULL, buf);
+		front_lock(req);
+		err = ngfs_io_finish(&f->nf, &io, err);
+		ngfs_unlock(&f->nf);
+	}
+	if (!err)
+		front_count(inl ? &f->counters.inline_write_bytes :
+			    &f->counters.data_write_bytes, io.done);
 	if (err)
 		fuse_reply_err(req, err);
 	else
-		fuse_reply_write(req, done);
+		fuse_reply_write(req, io.done);
 }
 
 void front_op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)

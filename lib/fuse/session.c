@@ -21,6 +21,7 @@
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 
 #include "fuse/front.h"
 #include "fuse/kmount.h"
@@ -434,8 +435,38 @@ static int prepare_own_mount(struct front_config *cfg, struct kmount *km)
 	return 0;
 }
 
+/*
+ * Readahead of a fuseblk mount: the kernel offers FUSE the default 128 KiB
+ * window at INIT and takes the smaller of that and our answer, so the
+ * window can only grow afterwards, through the mount's bdi in sysfs
+ * ("MAJ:MIN-fuseblk" of the block device).  1 MiB (one FUSE_READ of
+ * max_pages 256): cold sequential reads went from ~500 to ~750 MB/s
+ * (dd bs=1M, 3 alternations).  Root's own mounts only; best effort.
+ */
+#define FRONT_READAHEAD_KB 1024
+static void raise_readahead(const char *blkdev)
+{
+	char path[128];
+	struct stat st;
+	unsigned int kb = 0;
+	FILE *fp;
+
+	if (stat(blkdev, &st) || !S_ISBLK(st.st_mode))
+		return;
+	snprintf(path, sizeof(path), "/sys/class/bdi/%u:%u-fuseblk/read_ahead_kb",
+		 major(st.st_rdev), minor(st.st_rdev));
+	if ((fp = fopen(path, "r+")) == NULL)
+		return;
+	if (fscanf(fp, "%u", &kb) == 1 && kb < FRONT_READAHEAD_KB) {
+		rewind(fp);
+		fprintf(fp, "%u\n", FRONT_READAHEAD_KB);
+	}
+	fclose(fp);
+}
+
 static int mount_own_and_serve(struct front_config *cfg, struct front *f,
-			       struct fuse_session *se, struct kmount *kmp)
+			       struct fuse_session *se, struct kmount *kmp,
+			       const char *blkdev)
 {
 	struct serve_args sa = { .cfg = cfg, .se = se };
 	pthread_t reader;
@@ -488,6 +519,9 @@ static int mount_own_and_serve(struct front_config *cfg, struct front *f,
 		return FRONT_EXIT_MOUNT;
 	}
 	kmount_report(FRONT_EXIT_OK);
+	/* With synchronous INIT it is answered: the window is ours to grow. */
+	if (blkdev && kmp->sync_init)
+		raise_readahead(blkdev);
 	redirect_logs(cfg, log_fd);
 	if (kmp->sync_init)
 		pthread_join(reader, NULL);
@@ -607,7 +641,7 @@ int front_run(struct front_config *cfg)
 		goto out_session;
 	}
 	if (own_mount)
-		ret = mount_own_and_serve(cfg, f, se, &km);
+		ret = mount_own_and_serve(cfg, f, se, &km, dev.blkdev ? dev.path : NULL);
 	else
 		ret = mount_libfuse_and_serve(cfg, f, se);
 	if (f->fatal)

@@ -108,6 +108,11 @@ static int hook_read(void *ctx, uint64_t blk, void *buf)
 	return 1;
 }
 
+static int hook_held(void *ctx, uint64_t blk)
+{
+	return tx_find(ctx, blk) != NULL;
+}
+
 /*
  * File data is about to be written over device bytes [off, off+len).  A
  * block of the transaction there was allocated by this transaction (blocks
@@ -326,6 +331,7 @@ errcode_t journal_start(ext2_filsys fs, struct journal_w **out, char *why, size_
 	hook.meta_write = hook_write;
 	hook.meta_read = hook_read;
 	hook.data_write = hook_data_write;
+	hook.held = hook_held;
 	hook.ctx = jw;
 	fdio_set_hook(fs->io, &hook);
 	*out = jw;
