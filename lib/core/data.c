@@ -126,10 +126,12 @@ locked:
 	return ngfs_read(nf, ino, buf, len, off, &io->done);
 }
 
+#ifdef NG_TEST_HOOKS
 /*
- * NG_TEST_TRANSFER_DELAY_US (tests only: tests/cases/io-truncate-race):
- * every unlocked transfer waits that long first, which widens the window
- * a missing drain would leave open from microseconds to a sure hit.
+ * NG_TEST_TRANSFER_DELAY_US (test build tests/crash/fuse2fs-crashrec only,
+ * for tests/cases/io-truncate-race): every unlocked transfer waits that
+ * long first, which widens the window a missing drain would leave open
+ * from microseconds to a sure hit.  Production binaries have no such knob.
  */
 static long transfer_delay_us(void)
 {
@@ -143,6 +145,12 @@ static long transfer_delay_us(void)
 	}
 	return d;
 }
+#else
+static long transfer_delay_us(void)
+{
+	return 0;
+}
+#endif
 
 /* Unlocked: move the bytes of the segments; io->done counts the bytes moved. */
 int ngfs_io_transfer(struct ngfs *nf, struct ngfs_io *io, char *rbuf, const char *wbuf)
