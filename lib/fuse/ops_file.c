@@ -1,5 +1,5 @@
 /*
- * ops_file.c: open files: open, create, read, write, flush, release,
+ * ops_file.c: open files: open, create, read, write, release,
  * fsync, fallocate, lseek, copy_file_range, bmap.
  */
 #include <errno.h>
@@ -179,18 +179,6 @@ void front_op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size
 		fuse_reply_err(req, err);
 	else
 		fuse_reply_write(req, io.done);
-}
-
-void front_op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
-{
-	struct front *f = front_of(req);
-	int err;
-
-	/* Writes are synchronous with the device: nothing is pending per file. */
-	front_lock(req);
-	err = ngfs_check_alive(&f->nf);
-	ngfs_unlock(&f->nf);
-	fuse_reply_err(req, err);
 }
 
 void front_op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
