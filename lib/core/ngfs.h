@@ -156,8 +156,6 @@ enum ngfs_open_result {
 int ngfs_open(struct ngfs *nf, const struct fdio_target *dev, const char *device,
 	      const struct ngfs_options *opts, char *msg, size_t msglen);
 int ngfs_start_writing(struct ngfs *nf);
-/* Journaled writes off (iomap takes over the device): back to write-through. */
-int ngfs_journal_off(struct ngfs *nf);
 int ngfs_close(struct ngfs *nf);
 int ngfs_flush(struct ngfs *nf, int sync_device);
 int ngfs_statfs(struct ngfs *nf, struct statvfs *st);

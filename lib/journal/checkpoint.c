@@ -37,7 +37,7 @@ errcode_t tx_checkpoint(struct journal_w *jw, size_t from, size_t n)
 	size_t i;
 
 	for (i = from; i < from + n; i++)
-		if (fdio_raw_write(jw->io, jw->blocks[i].blk, jw->j.bs, jw->blocks[i].data))
+		if (fdio_home_write(jw->io, jw->blocks[i].blk, jw->j.bs, jw->blocks[i].data))
 			return EXT2_ET_SHORT_WRITE;
 	return 0;
 }
