@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """Crash-test workload: runs on a mount of tests/crash/fuse2fs-crashrec.
 
-usage: workload.py MOUNTPOINT LOG VARIANT [PREFIX]   (VARIANT: normal | full)
+usage: workload.py MOUNTPOINT LOG VARIANT [PREFIX]   (VARIANT: normal | full | huge)
+huge: only a file spanning many block groups, truncated and then deleted:
+verbs larger than one transaction with FUSE2FS_CRASH_JCAP (journal-crash-split).
 Everything happens under MOUNTPOINT/PREFIX (created) when PREFIX is given.
 
 Appends markers to LOG (the daemon's crash log, FUSE2FS_CRASH_LOG) in the
@@ -129,7 +131,44 @@ def gone(rel):
     mark("G " + rel)
 
 
+def huge():
+    """Files spanning many groups: truncate and unlink free more blocks
+    than one (test-sized) transaction carries."""
+    st = os.statvfs(mnt)
+    size = st.f_bavail * st.f_frsize // 3
+    write_file("keep", 5000)
+    fsync_dir(".")
+    settle("keep")
+    write_file("huge", size)
+    fsync_dir(".")
+    settle("huge")
+    mark("I huge")
+    os.truncate(p("huge"), size // 5)
+    content["huge"] = content["huge"][:size // 5]
+    fd = os.open(p("huge"), os.O_RDONLY)
+    os.fsync(fd)
+    os.close(fd)
+    settle("huge")
+    write_file("huge2", size)
+    fsync_dir(".")
+    settle("huge2")
+    mark("I huge2")
+    os.unlink(p("huge2"))
+    fsync_dir(".")
+    gone("huge2")
+    mark("I huge")
+    os.unlink(p("huge"))
+    fsync_dir(".")
+    gone("huge")
+    write_file("after", 7000)
+    fsync_dir(".")
+    settle("after")
+
+
 def main():
+    if variant == "huge":
+        huge()
+        return
     files = tree("t", 30 if variant != "full" else 12)
     appends("app", 25)
     # renames, some across directories, some replacing a file
