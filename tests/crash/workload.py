@@ -186,13 +186,13 @@ def main():
         if dst not in files:
             files.append(dst)
     # unlink of an open file, written after the unlink
-    write_file("u", 30000)
+    ufid = write_file("u", 30000)
     fsync_dir(".")
     settle("u")
     fd = os.open(p("u"), os.O_RDWR)
     mark("I u")
     os.unlink(p("u"))
-    os.write(fd, pattern(999, 0, 50000))
+    os.write(fd, pattern(ufid, 0, 50000))     # its own bytes: self-describing
     os.fsync(fd)
     fsync_dir(".")
     gone("u")
@@ -214,6 +214,22 @@ def main():
         os.fsync(fd)
         os.close(fd)
         settle(rel)
+    # a truncate, then at once a new file of the same size: until the
+    # truncate commits, its freed blocks must not take the new file's bytes
+    # (the old extent still points at them in the committed state)
+    victim = max(files[12:20], key=lambda r: len(content[r]))
+    mark("I " + victim)
+    size = len(content[victim])
+    os.truncate(p(victim), 0)
+    content[victim] = b""
+    write_file("reuse", size, fsync=False)
+    for rel in (victim, "reuse"):
+        fd = os.open(p(rel), os.O_RDONLY)
+        os.fsync(fd)
+        os.close(fd)
+    fsync_dir(".")
+    settle(victim)
+    settle("reuse")
     # xattrs: in the inode and in an xattr block
     for rel in files[6:12]:
         os.setxattr(p(rel), "user.small", b"v" * 40)
