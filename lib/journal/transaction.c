@@ -224,6 +224,8 @@ static void stats_cb(ext2_filsys fs, blk64_t blk, int inuse)
  * count still tells how many blocks it took: every change of that count
  * goes through one of these two callbacks, which note it.  The range is
  * used only if its blocks are all in the state the call left them in.
+ * (Range calls come from our extent allocator and its error path; the
+ * library's punch frees block by block.)
  */
 static void range_stats_cb(ext2_filsys fs, blk64_t blk, blk_t num, int inuse)
 {
