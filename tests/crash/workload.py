@@ -217,7 +217,7 @@ def main():
     # a truncate, then at once a new file of the same size: until the
     # truncate commits, its freed blocks must not take the new file's bytes
     # (the old extent still points at them in the committed state)
-    victim = max(files[12:20], key=lambda r: len(content[r]))
+    victim = max(files[12:20] or files, key=lambda r: len(content[r]))
     mark("I " + victim)
     size = len(content[victim])
     os.truncate(p(victim), 0)
