@@ -451,7 +451,7 @@ int ngfs_truncate(struct ngfs *nf, ext2_ino_t ino, struct ext2_inode_large *inod
 		if (size % bs && (err = zero_partial(nf, ino, inode, size, bs - size % bs)))
 			return err;
 		if ((err = ngfs_write_inode(nf, ino, inode)) ||
-		    (err = ngfs_fmap_punch(nf, ino, inode, (size + bs - 1) / bs, ~0ULL)))
+		    (err = ngfs_punch_tail(nf, ino, inode, (size + bs - 1) / bs, size)))
 			return err;
 	}
 	if ((err = ngfs_set_size(nf, inode, size)))

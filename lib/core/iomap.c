@@ -158,6 +158,14 @@ int ngfs_iomap_begin(struct ngfs *nf, ext2_ino_t ino, uint64_t pos, uint64_t cou
 			return err;
 		m->flags = NGFS_IOMAP_NEW;
 	}
+	/*
+	 * The kernel writes there behind the journal: an image of those
+	 * blocks in the running transaction (libext2fs zeroes a block it
+	 * allocates) must not be checkpointed over its data later.
+	 */
+	if (write && map.type != NGFS_MAP_HOLE &&
+	    (err = fdio_data_claim(nf->fs->io, map.pblk * bs, map.len * bs)))
+		return ngfs_errno(nf, err, "iomap_begin", ino);
 	set_from_map(nf, &map, m);
 	return 0;
 }

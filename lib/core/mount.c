@@ -630,22 +630,6 @@ static int journal_finish(struct ngfs *nf)
 	return 0;
 }
 
-int ngfs_journal_off(struct ngfs *nf)
-{
-	int ret;
-
-	if (!nf->journal)
-		return 0;
-	ret = journal_finish(nf);
-	/* Write-through from now on: not clean until a clean unmount. */
-	nf->fs->super->s_state &= ~EXT2_VALID_FS;
-	ext2fs_mark_super_dirty(nf->fs);
-	nf->dirty = 1;
-	if (!ret)
-		ret = ngfs_flush(nf, 1);
-	return ret;
-}
-
 /* Called once the mount is up: the filesystem is in use from now on. */
 int ngfs_start_writing(struct ngfs *nf)
 {

@@ -160,8 +160,6 @@ enum ngfs_open_result {
 int ngfs_open(struct ngfs *nf, const struct fdio_target *dev, const char *device,
 	      const struct ngfs_options *opts, char *msg, size_t msglen);
 int ngfs_start_writing(struct ngfs *nf);
-/* Journaled writes off (iomap takes over the device): back to write-through. */
-int ngfs_journal_off(struct ngfs *nf);
 int ngfs_close(struct ngfs *nf);
 int ngfs_flush(struct ngfs *nf, int sync_device);
 int ngfs_statfs(struct ngfs *nf, struct statvfs *st);
@@ -214,6 +212,7 @@ int ngfs_drop_link(struct ngfs *nf, ext2_ino_t ino, struct ext2_inode_large *ino
 int ngfs_orphan_new(struct ngfs *nf, ext2_ino_t ino);
 int ngfs_node_linkable(struct ngfs *nf, ext2_ino_t ino);
 int ngfs_node_linked(struct ngfs *nf, ext2_ino_t ino);
+int ngfs_node_orphaned(struct ngfs *nf, ext2_ino_t ino);
 int ngfs_check_freeable(struct ngfs *nf, ext2_ino_t ino);
 int ngfs_release_orphans(struct ngfs *nf);
 int ngfs_free_inode(struct ngfs *nf, ext2_ino_t ino);
@@ -355,6 +354,16 @@ int ngfs_fmap_mark_written(struct ngfs *nf, ext2_ino_t ino,
 			   struct ext2_inode_large *inode, blk64_t lblk, blk64_t len);
 int ngfs_fmap_punch(struct ngfs *nf, ext2_ino_t ino, struct ext2_inode_large *inode,
 		    blk64_t lblk, blk64_t len);
+
+/* split.c */
+#define NGFS_SIZE_KEEP UINT64_MAX
+/*
+ * Free every block of INO from LBLK on (a truncate to SIZE, or
+ * NGFS_SIZE_KEEP; a free).  More than one journal transaction can carry
+ * is committed in parts, with INO on the orphan list from the first part.
+ */
+int ngfs_punch_tail(struct ngfs *nf, ext2_ino_t ino, struct ext2_inode_large *inode,
+		    blk64_t lblk, uint64_t size);
 
 /* data.c: file contents (map, then pread/pwrite on the device) */
 int ngfs_read(struct ngfs *nf, ext2_ino_t ino, char *buf, size_t len, off_t off,

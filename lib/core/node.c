@@ -163,7 +163,7 @@ int ngfs_free_inode(struct ngfs *nf, ext2_ino_t ino)
 	if (ret)
 		return ret;
 	if (ext2fs_inode_has_valid_blocks2(nf->fs, (struct ext2_inode *)&inode) &&
-	    (ret = ngfs_fmap_punch(nf, ino, &inode, 0, ~0ULL)))
+	    (ret = ngfs_punch_tail(nf, ino, &inode, 0, NGFS_SIZE_KEEP)))
 		return ret;
 	if (ext2fs_file_acl_block(nf->fs, (struct ext2_inode *)&inode)) {
 		err = ext2fs_free_ext_attr(nf->fs, ino, &inode);
@@ -348,6 +348,14 @@ int ngfs_node_linked(struct ngfs *nf, ext2_ino_t ino)
 		return 0;
 	n->linkable = 0;	/* as the kernel's I_LINKABLE: once */
 	return orphan_remove(nf, n);
+}
+
+/* Is INO (a node the kernel holds) on the orphan list? */
+int ngfs_node_orphaned(struct ngfs *nf, ext2_ino_t ino)
+{
+	struct ngfs_node *n = node_find(nf, ino);
+
+	return n && n->orphan;
 }
 
 /* Unmount: nobody holds anything any more. */

@@ -59,11 +59,13 @@ void ext_init_reply(struct front *f, uint32_t offered, uint32_t *flags, uint32_t
 	else if (f->cfg->singlethread)
 		why = "iomap needs more than one thread (-s was given)";
 	if (!why) {
+		/*
+		 * Journaled writes stay on: the kernel's data I/O completes
+		 * before IOEND, whose conversion joins the running transaction,
+		 * and a commit's first flush is on this same block device.
+		 */
 		ngfs_lock(&f->nf);
-		/* IOEND conversions are not journaled yet: iomap writes through. */
-		err = ngfs_journal_off(&f->nf);
-		if (!err)
-			err = fdio_set_direct(f->nf.fs->io);
+		err = fdio_set_direct(f->nf.fs->io);
 		ngfs_unlock(&f->nf);
 		if (err)
 			why = "the device cannot be switched to direct I/O";

@@ -314,6 +314,15 @@ int fdio_pwrite(io_channel ch, const void *buf, size_t len, uint64_t off)
 	return dev_io(p, 1, (void *)buf, len, off);
 }
 
+int fdio_data_claim(io_channel ch, uint64_t off, uint64_t len)
+{
+	struct fdio_private *p = priv(ch);
+
+	if (!p->hook.block_size || !len || !p->t.writable)
+		return 0;
+	return p->hook.data_write(p->hook.ctx, off, len);
+}
+
 /*
  * File data moved without the filesystem lock (data.c): no hook, which
  * needs the lock.  Under the lock first: fdio_data_claim() (as
@@ -415,6 +424,21 @@ int fdio_raw_write(io_channel ch, uint64_t blk, unsigned int block_size, const v
 	if (!priv(ch)->t.writable)
 		return EROFS;
 	return dev_io(priv(ch), 1, (void *)buf, block_size, blk * block_size);
+}
+
+/*
+ * A checkpoint write: the block's committed image goes home, and the
+ * O_DIRECT metadata cache (iomap mode) keeps it, so that the next read of
+ * a busy block (a bitmap, an inode table block) needs no device read.
+ */
+int fdio_home_write(io_channel ch, uint64_t blk, unsigned int block_size, const void *buf)
+{
+	struct fdio_private *p = priv(ch);
+	int err = fdio_raw_write(ch, blk, block_size, buf);
+
+	if (!err && p->cache.block_size == block_size)
+		cache_put(p, blk, buf);
+	return err;
 }
 
 /* Metadata bytes [off, off+len) into the hook, one hook block at a time. */

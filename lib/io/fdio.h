@@ -36,6 +36,12 @@ void fdio_name(const struct fdio_target *t, char *buf, size_t len);
 int fdio_pread(io_channel ch, void *buf, size_t len, uint64_t off);
 int fdio_pwrite(io_channel ch, const void *buf, size_t len, uint64_t off);
 int fdio_zero(io_channel ch, uint64_t off, uint64_t len);
+/*
+ * Device bytes [off, off+len) are handed to a writer that bypasses us (the
+ * kernel, in iomap mode): a block the journal hook holds there goes to the
+ * device first and leaves the transaction, as before fdio_pwrite.
+ */
+int fdio_data_claim(io_channel ch, uint64_t off, uint64_t len);
 int fdio_sync(io_channel ch);
 int fdio_set_direct(io_channel ch);
 int fdio_fd(io_channel ch);
@@ -76,6 +82,8 @@ int fdio_data_claim(io_channel ch, uint64_t off, size_t len);
 int fdio_data_held(io_channel ch, uint64_t off, size_t len);
 /* One block of BLOCK_SIZE bytes to the device, bypassing the hook. */
 int fdio_raw_write(io_channel ch, uint64_t blk, unsigned int block_size, const void *buf);
+/* fdio_raw_write of a checkpoint: the O_DIRECT metadata cache keeps the image. */
+int fdio_home_write(io_channel ch, uint64_t blk, unsigned int block_size, const void *buf);
 int fdio_raw_read(io_channel ch, uint64_t blk, unsigned int block_size, void *buf);
 
 #endif

@@ -37,7 +37,7 @@ errcode_t tx_checkpoint(struct journal_w *jw, size_t from, size_t n)
 	size_t i;
 
 	for (i = from; i < from + n; i++)
-		if (fdio_raw_write(jw->io, jw->blocks[i].blk, jw->j.bs, jw->blocks[i].data))
+		if (fdio_home_write(jw->io, jw->blocks[i].blk, jw->j.bs, jw->blocks[i].data))
 			return EXT2_ET_SHORT_WRITE;
 	return 0;
 }
@@ -89,12 +89,16 @@ errcode_t journal_commit(struct journal_w *jw)
 	if (jw->broken)
 		return EXT2_ET_SHORT_WRITE;
 	drop_unchanged(jw);
+	/* The dirty groups' bitmaps and descriptors are in the transaction now (or unchanged). */
+	tx_clear_dirty_groups(jw);
+	jw->free_seen = ext2fs_free_blocks_count(jw->fs->super);
 	if (!jw->nblocks)	/* fsync with no metadata change: the data only */
 		return fdio_sync(jw->io) ? EXT2_ET_SHORT_WRITE : 0;
 	/*
-	 * One verb larger than the log (a huge truncate of a block-mapped
-	 * file with a small journal) is split: each part is atomic, the verb
-	 * is not.  The kernel splits such verbs with the orphan list.
+	 * Truncates and deletes too large for one transaction are split by
+	 * the core itself, crash-safe through the orphan list (split.c).  A
+	 * transaction that still outgrew the log is split here: each part is
+	 * atomic, the whole is not.
 	 */
 	for (from = 0; from < jw->nblocks && !err; from += n) {
 		n = jw->nblocks - from < jw->capacity ? jw->nblocks - from : jw->capacity;

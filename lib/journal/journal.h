@@ -79,6 +79,8 @@ int journal_wants_commit(const struct journal_w *jw);
  * (ext2fs_flush2, captured by the hook) and calls journal_commit().
  */
 void journal_release_frees(struct journal_w *jw);
+/* Blocks one commit carries atomically: a verb must stay below it to be atomic. */
+unsigned int journal_capacity(const struct journal_w *jw);
 /* Commit the running transaction (flush, commit block, checkpoint, empty log). */
 errcode_t journal_commit(struct journal_w *jw);
 /*

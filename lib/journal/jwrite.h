@@ -42,6 +42,12 @@ struct journal_w {
 	struct freed_range *freed;
 	size_t nfreed, freed_cap;
 	blk64_t freed_blocks;
+	/* groups whose bitmap the running transaction changed: their bitmap
+	 * and descriptor blocks join it only at commit (ext2fs_flush2) */
+	unsigned char *group_dirty;
+	dgrp_t ngroups, dirty_groups;
+	blk64_t free_seen;		/* free-blocks count after the last alloc-stats callback */
+	uint64_t range_lost;		/* range callbacks whose range could not be told */
 	void (*old_stats)(ext2_filsys, blk64_t, int);
 	void (*old_range_stats)(ext2_filsys, blk64_t, blk_t, int);
 	uint64_t commits, logged;	/* counters for the log line at unmount */
@@ -49,6 +55,7 @@ struct journal_w {
 
 /* transaction.c */
 void tx_reset(struct journal_w *jw);
+void tx_clear_dirty_groups(struct journal_w *jw);
 /* commit.c */
 errcode_t tx_write_log(struct journal_w *jw, size_t from, size_t n);
 /* checkpoint.c */

@@ -187,18 +187,73 @@ static void defer_free(struct journal_w *jw, blk64_t blk, blk64_t count)
 	}
 }
 
+/* Blocks [blk, blk+count) were allocated or freed: their groups' bitmaps are dirty. */
+static void dirty_range(struct journal_w *jw, blk64_t blk, blk64_t count)
+{
+	dgrp_t g, last;
+
+	if (!jw->group_dirty || !count)
+		return;
+	g = ext2fs_group_of_blk2(jw->fs, blk);
+	last = ext2fs_group_of_blk2(jw->fs, blk + count - 1);
+	for (; g <= last && g < jw->ngroups; g++)
+		if (!jw->group_dirty[g]) {
+			jw->group_dirty[g] = 1;
+			jw->dirty_groups++;
+		}
+}
+
+void tx_clear_dirty_groups(struct journal_w *jw)
+{
+	if (jw->group_dirty)
+		memset(jw->group_dirty, 0, jw->ngroups);
+	jw->dirty_groups = 0;
+}
+
 static void stats_cb(ext2_filsys fs, blk64_t blk, int inuse)
 {
+	if (active && active->fs == fs && inuse)
+		dirty_range(active, blk, 1);
 	if (active && active->fs == fs && inuse < 0)
 		defer_free(active, blk, 1);
+	if (active && active->fs == fs)
+		active->free_seen = ext2fs_free_blocks_count(fs->super);
 	if (active && active->old_stats)
 		active->old_stats(fs, blk, inuse);
 }
 
+/*
+ * libext2fs up to 1.47.0 (Debian's) calls the range callback with the
+ * range already consumed: BLK is one past its end and NUM is 0 (fixed
+ * upstream later by passing the original arguments).  The free-blocks
+ * count still tells how many blocks it took: every change of that count
+ * goes through one of these two callbacks, which note it.  The range is
+ * used only if its blocks are all in the state the call left them in.
+ * (Range calls come from our extent allocator and its error path; the
+ * library's punch frees block by block.)
+ */
 static void range_stats_cb(ext2_filsys fs, blk64_t blk, blk_t num, int inuse)
 {
-	if (active && active->fs == fs && inuse < 0)
-		defer_free(active, blk, num);
+	struct journal_w *jw = active && active->fs == fs ? active : NULL;
+
+	if (jw && !num && inuse) {
+		blk64_t now = ext2fs_free_blocks_count(fs->super);
+		blk64_t n = inuse < 0 ? now - jw->free_seen : jw->free_seen - now;
+
+		if (n && n <= blk && n <= now + jw->free_seen &&
+		    (inuse > 0 || ext2fs_test_block_bitmap_range2(fs->block_map, blk - n, n))) {
+			blk -= n;
+			num = n;
+		} else {
+			jw->range_lost++;
+		}
+	}
+	if (jw && inuse)
+		dirty_range(jw, blk, num);
+	if (jw && inuse < 0)
+		defer_free(jw, blk, num);
+	if (jw)
+		jw->free_seen = ext2fs_free_blocks_count(fs->super);
 	if (active && active->old_range_stats)
 		active->old_range_stats(fs, blk, num, inuse);
 }
@@ -212,14 +267,21 @@ void journal_release_frees(struct journal_w *jw)
 						  jw->freed[i].count);
 	jw->nfreed = 0;
 	jw->freed_blocks = 0;
+	jw->free_seen = ext2fs_free_blocks_count(jw->fs->super);
 }
 
 int journal_wants_commit(const struct journal_w *jw)
 {
 	blk64_t free = ext2fs_free_blocks_count(jw->fs->super);
 
-	return jw->nblocks >= jw->capacity / 2 ||
+	/* A dirty group adds a bitmap block and (at most) a descriptor block at commit. */
+	return jw->nblocks + 2 * (size_t)jw->dirty_groups >= jw->capacity / 2 ||
 	       (jw->freed_blocks && jw->freed_blocks >= free / 8);
+}
+
+unsigned int journal_capacity(const struct journal_w *jw)
+{
+	return jw->capacity;
 }
 
 /* Log blocks one commit of N blocks takes: descriptors, copies, commit block. */
@@ -312,9 +374,17 @@ errcode_t journal_start(ext2_filsys fs, struct journal_w **out, char *why, size_
 	tpd = tags_per_descriptor(jw);
 	room = jw->j.last - jw->j.first - 4;	/* commit block and slack */
 	jw->capacity = (uint64_t)room * tpd / (tpd + 1);
+#ifdef NG_CRASH_RECORDER
+	/* Test build only: a small transaction limit, to crash inside split verbs. */
+	if (getenv("FUSE2FS_CRASH_JCAP") && atoi(getenv("FUSE2FS_CRASH_JCAP")) >= 16 &&
+	    (unsigned int)atoi(getenv("FUSE2FS_CRASH_JCAP")) < jw->capacity)
+		jw->capacity = atoi(getenv("FUSE2FS_CRASH_JCAP"));
+#endif
+	jw->ngroups = fs->group_desc_count;
+	jw->group_dirty = calloc(jw->ngroups ? jw->ngroups : 1, 1);
 	jw->nslots = 1024;
 	jw->slots = calloc(jw->nslots, sizeof(*jw->slots));
-	if (!jw->slots) {
+	if (!jw->slots || !jw->group_dirty) {
 		err = EXT2_ET_NO_MEMORY;
 		snprintf(why, len, "out of memory");
 		goto fail;
@@ -327,6 +397,7 @@ errcode_t journal_start(ext2_filsys fs, struct journal_w **out, char *why, size_
 	ext2fs_set_block_alloc_stats_callback(fs, stats_cb, &jw->old_stats);
 	ext2fs_set_block_alloc_stats_range_callback(fs, range_stats_cb, &jw->old_range_stats);
 	active = jw;
+	jw->free_seen = ext2fs_free_blocks_count(fs->super);
 	hook.block_size = jw->j.bs;
 	hook.meta_write = hook_write;
 	hook.meta_read = hook_read;
@@ -338,6 +409,8 @@ errcode_t journal_start(ext2_filsys fs, struct journal_w **out, char *why, size_
 	return 0;
 fail:
 	journal_free(&jw->j);
+	free(jw->slots);
+	free(jw->group_dirty);
 	free(jw->logmap);
 	free(jw);
 	return err;
@@ -359,6 +432,7 @@ errcode_t journal_stop(struct journal_w *jw, uint64_t *commits_out)
 	free(jw->blocks);
 	free(jw->slots);
 	free(jw->freed);
+	free(jw->group_dirty);
 	free(jw->logmap);
 	journal_free(&jw->j);
 	free(jw);

@@ -11,7 +11,11 @@ may reorder or drop anything not yet flushed).  At each point:
   - $CRASH_RECOVER (our mount path: replay, orphans) serves it read-write;
   - e2fsck -fn exits 0;
   - every path settled ('S') before the point and not changing since has
-    exactly its recorded content; a path gone ('G') does not exist.
+    exactly its recorded content; a path gone ('G') does not exist;
+  - no file, settled or changing ('I', 'A'), holds bytes it was never
+    given: every 8-byte word is zero or the workload's (file id, word
+    index) of one file id (ordered mode; blocks freed by a transaction are
+    not reused before it commits).
 Points: all flushes first (sampled if more than POINTS/2), then random
 subsets.  Prints one line per failure, and a summary; exit 1 on failure.
 POINTS 0: one point, BASE_IMAGE as it is after the whole log (kill -9 tests).
@@ -112,6 +116,29 @@ def expected(pos):
     return state
 
 
+def foreign(data):
+    """Why DATA holds bytes the workload never gave one file, or None.
+    Every byte is the workload's pattern byte (file id, word index) of one
+    file id, or zero (punched, or zeroed past a truncated size)."""
+    n = len(data) // 8
+    fid = None
+    for w in range(n):
+        a, b = struct.unpack_from("<II", data, w * 8)
+        if a and b == w:
+            fid = a
+            break
+    for w in range(n):
+        word = data[w * 8:w * 8 + 8]
+        if not any(word):
+            continue
+        want = struct.pack("<II", fid or 0, w)
+        if fid is None or any(x and x != y for x, y in zip(word, want)):
+            a, b = struct.unpack("<II", word)
+            return "word %d holds (file %d, word %d)%s" % (
+                w, a, b, "" if fid is None else "; the file is file %d" % fid)
+    return None
+
+
 def last_flush_before(pos):
     best = -1
     for n in flushes:
@@ -174,8 +201,6 @@ for n, (pos, subset) in enumerate(points):
     os.mkdir(outdir)
     cmds, names = [], {}
     for idx, (path, sha) in enumerate(sorted(want.items())):
-        if sha == "busy":
-            continue
         names[path] = os.path.join(outdir, str(idx))
         cmds.append('dump "/%s" %s' % (path, names[path]))
     cf = os.path.join(work, "cmds")
@@ -188,9 +213,17 @@ for n, (pos, subset) in enumerate(points):
         if os.path.exists(out):
             with open(out, "rb") as f:
                 data = f.read()
+            why = foreign(data)
+            if why:
+                fail(n, pos, "%s: bytes it was never given: %s" % (path, why))
+                break
+            if sha == "busy":
+                continue
             if sha is not None and not sha[2]:
                 data = data[:sha[1]]    # an append under way: the prefix
             have = hashlib.sha256(data).hexdigest()
+        if sha == "busy":
+            continue
         if sha is None and have is not None:
             fail(n, pos, "%s was removed durably but exists" % path)
             break

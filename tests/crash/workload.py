@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """Crash-test workload: runs on a mount of tests/crash/fuse2fs-crashrec.
 
-usage: workload.py MOUNTPOINT LOG VARIANT [PREFIX]   (VARIANT: normal | full)
+usage: workload.py MOUNTPOINT LOG VARIANT [PREFIX]   (VARIANT: normal | full | huge)
+huge: only a file spanning many block groups, truncated and then deleted:
+verbs larger than one transaction with FUSE2FS_CRASH_JCAP (journal-crash-split).
 Everything happens under MOUNTPOINT/PREFIX (created) when PREFIX is given.
 
 Appends markers to LOG (the daemon's crash log, FUSE2FS_CRASH_LOG) in the
@@ -129,7 +131,44 @@ def gone(rel):
     mark("G " + rel)
 
 
+def huge():
+    """Files spanning many groups: truncate and unlink free more blocks
+    than one (test-sized) transaction carries."""
+    st = os.statvfs(mnt)
+    size = st.f_bavail * st.f_frsize // 3
+    write_file("keep", 5000)
+    fsync_dir(".")
+    settle("keep")
+    write_file("huge", size)
+    fsync_dir(".")
+    settle("huge")
+    mark("I huge")
+    os.truncate(p("huge"), size // 5)
+    content["huge"] = content["huge"][:size // 5]
+    fd = os.open(p("huge"), os.O_RDONLY)
+    os.fsync(fd)
+    os.close(fd)
+    settle("huge")
+    write_file("huge2", size)
+    fsync_dir(".")
+    settle("huge2")
+    mark("I huge2")
+    os.unlink(p("huge2"))
+    fsync_dir(".")
+    gone("huge2")
+    mark("I huge")
+    os.unlink(p("huge"))
+    fsync_dir(".")
+    gone("huge")
+    write_file("after", 7000)
+    fsync_dir(".")
+    settle("after")
+
+
 def main():
+    if variant == "huge":
+        huge()
+        return
     files = tree("t", 30 if variant != "full" else 12)
     appends("app", 25)
     # renames, some across directories, some replacing a file
@@ -147,13 +186,13 @@ def main():
         if dst not in files:
             files.append(dst)
     # unlink of an open file, written after the unlink
-    write_file("u", 30000)
+    ufid = write_file("u", 30000)
     fsync_dir(".")
     settle("u")
     fd = os.open(p("u"), os.O_RDWR)
     mark("I u")
     os.unlink(p("u"))
-    os.write(fd, pattern(999, 0, 50000))
+    os.write(fd, pattern(ufid, 0, 50000))     # its own bytes: self-describing
     os.fsync(fd)
     fsync_dir(".")
     gone("u")
@@ -175,6 +214,22 @@ def main():
         os.fsync(fd)
         os.close(fd)
         settle(rel)
+    # a truncate, then at once a new file of the same size: until the
+    # truncate commits, its freed blocks must not take the new file's bytes
+    # (the old extent still points at them in the committed state)
+    victim = max(files[12:20] or files, key=lambda r: len(content[r]))
+    mark("I " + victim)
+    size = len(content[victim])
+    os.truncate(p(victim), 0)
+    content[victim] = b""
+    write_file("reuse", size, fsync=False)
+    for rel in (victim, "reuse"):
+        fd = os.open(p(rel), os.O_RDONLY)
+        os.fsync(fd)
+        os.close(fd)
+    fsync_dir(".")
+    settle(victim)
+    settle("reuse")
     # xattrs: in the inode and in an xattr block
     for rel in files[6:12]:
         os.setxattr(p(rel), "user.small", b"v" * 40)
