@@ -325,8 +325,8 @@ int fdio_data_claim(io_channel ch, uint64_t off, uint64_t len)
 
 /*
  * File data moved without the filesystem lock (data.c): no hook, which
- * needs the lock.  Under the lock first: fdio_data_claim() (as
- * fdio_pwrite's hook call), and reads check fdio_data_held().
+ * needs the lock.  Under the lock first: writes call fdio_data_claim()
+ * (as fdio_pwrite's hook call), and reads check fdio_data_held().
  */
 int fdio_data_pread(io_channel ch, void *buf, size_t len, uint64_t off)
 {
@@ -340,17 +340,6 @@ int fdio_data_pwrite(io_channel ch, const void *buf, size_t len, uint64_t off)
 	if (!p->t.writable)
 		return EROFS;
 	return dev_io(p, 1, (void *)buf, len, off);
-}
-
-int fdio_data_claim(io_channel ch, uint64_t off, size_t len)
-{
-	struct fdio_private *p = priv(ch);
-
-	if (!p->t.writable)
-		return EROFS;
-	if (p->hook.block_size && len)
-		return p->hook.data_write(p->hook.ctx, off, len);
-	return 0;
 }
 
 int fdio_data_held(io_channel ch, uint64_t off, size_t len)

@@ -41,7 +41,7 @@ int fdio_zero(io_channel ch, uint64_t off, uint64_t len);
  * kernel, in iomap mode): a block the journal hook holds there goes to the
  * device first and leaves the transaction, as before fdio_pwrite.
  */
-int fdio_data_claim(io_channel ch, uint64_t off, uint64_t len);
+int fdio_data_claim(io_channel ch, uint64_t off, uint64_t len);	/* under the lock */
 int fdio_sync(io_channel ch);
 int fdio_set_direct(io_channel ch);
 int fdio_fd(io_channel ch);
@@ -73,12 +73,11 @@ struct fdio_hook {
 	void *ctx;
 };
 void fdio_set_hook(io_channel ch, const struct fdio_hook *hook);	/* NULL: off */
-/* File data outside the filesystem lock; claim and held need the lock. */
+/* File data outside the filesystem lock; fdio_data_claim and held need the lock. */
 int fdio_data_pread(io_channel ch, void *buf, size_t len, uint64_t off);
 int fdio_data_pwrite(io_channel ch, const void *buf, size_t len, uint64_t off);
 /* For O_DIRECT file reads: the device without its page cache when aligned. */
 int fdio_data_pread_direct(io_channel ch, void *buf, size_t len, uint64_t off);
-int fdio_data_claim(io_channel ch, uint64_t off, size_t len);
 int fdio_data_held(io_channel ch, uint64_t off, size_t len);
 /* One block of BLOCK_SIZE bytes to the device, bypassing the hook. */
 int fdio_raw_write(io_channel ch, uint64_t blk, unsigned int block_size, const void *buf);
