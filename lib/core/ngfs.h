@@ -88,6 +88,10 @@ struct ngfs {
 	int dirty;		/* metadata changed since the last flush */
 	struct ngfs_node **nodes;
 	size_t nbuckets, nnodes;
+	size_t nodes_peak;	/* most nodes held at once (the front's counters) */
+	size_t node_limit;	/* 0, or ask for pruning past it (lib/fuse/prune.c) */
+	size_t prune_cursor;	/* next bucket ngfs_nodes_pick looks at */
+	void (*nodes_over)(struct ngfs *nf);	/* past node_limit: under the lock */
 	struct ngfs_node *orphans;	/* head == s_last_orphan */
 	struct ngfs_dcache *dcache;	/* name maps of large directories */
 	struct ngfs_metamap *metamap;	/* fixed metadata blocks (fmap.c) */
@@ -203,6 +207,12 @@ int ngfs_statx(struct ngfs *nf, ext2_ino_t ino, struct ngfs_statx *sx);
 
 /* node.c: lookup counts, open counts, the orphan list */
 int ngfs_node_known(struct ngfs *nf, ext2_ino_t ino);
+/*
+ * Up to MAX inodes the kernel holds but nothing has open (not the root, not
+ * orphans), from where the last call stopped: candidates for the kernel to
+ * drop from its caches (lib/fuse/prune.c).  Returns how many were put in OUT.
+ */
+size_t ngfs_nodes_pick(struct ngfs *nf, uint64_t *out, size_t max);
 struct ngfs_node *ngfs_node_get(struct ngfs *nf, ext2_ino_t ino);
 void ngfs_node_lookup(struct ngfs *nf, ext2_ino_t ino);
 void ngfs_node_forget(struct ngfs *nf, ext2_ino_t ino, uint64_t nlookup);

@@ -78,8 +78,28 @@ struct ngfs_node *ngfs_node_get(struct ngfs *nf, ext2_ino_t ino)
 	n->ino = ino;
 	n->hnext = nf->nodes[bucket(nf, ino)];
 	nf->nodes[bucket(nf, ino)] = n;
-	nf->nnodes++;
+	if (++nf->nnodes > nf->nodes_peak)
+		nf->nodes_peak = nf->nnodes;
+	if (nf->node_limit && nf->nnodes > nf->node_limit && nf->nodes_over)
+		nf->nodes_over(nf);
 	return n;
+}
+
+size_t ngfs_nodes_pick(struct ngfs *nf, uint64_t *out, size_t max)
+{
+	size_t got = 0, seen;
+	struct ngfs_node *n;
+
+	if (!nf->nodes)
+		return 0;
+	for (seen = 0; seen < nf->nbuckets && got < max; seen++) {
+		size_t b = nf->prune_cursor++ % nf->nbuckets;
+
+		for (n = nf->nodes[b]; n && got < max; n = n->hnext)
+			if (n->nlookup && !n->nopen && !n->orphan && n->ino != EXT2_ROOT_INO)
+				out[got++] = n->ino;
+	}
+	return got;
 }
 
 static void node_unhash(struct ngfs *nf, struct ngfs_node *node)

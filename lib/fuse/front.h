@@ -39,6 +39,7 @@ struct front_config {
 	int iomap_cache;	/* -o iomap_cache=1|0: push mappings to the kernel */
 	double attr_timeout;	/* seconds the kernel may cache attributes */
 	double entry_timeout;	/* seconds the kernel may cache names */
+	unsigned long node_cache;	/* -o node_cache=N: nodes kept before pruning (0: no bound) */
 #define FRONT_TIMEOUT_UNSET (-1.0)	/* not given: the mode decides (session.c) */
 	struct fuse_args args;	/* what goes on to libfuse */
 	int service;		/* --service: mount.safe passes the fds (service.c) */
@@ -81,6 +82,15 @@ struct front_counters {
 	uint64_t iomap_alloc;				/* BEGINs that allocated */
 	uint64_t upserts, invals, statx, syncfs;
 	uint64_t notify_errors;				/* notifications the kernel refused */
+	uint64_t pruned;				/* inodes the kernel was asked to drop */
+};
+
+/* The node table bound (prune.c). */
+struct front_prune {
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t wake;
+	int started, wanted, stop;
 };
 
 /* State of the wire layer (wire.c). */
@@ -98,6 +108,7 @@ struct front {
 	struct front_config *cfg;
 	struct front_iomap iomap;
 	struct front_counters counters;
+	struct front_prune prune;
 	struct front_wire wire;
 	int fatal;		/* exit code when the session ends because of us */
 	int kernel_checks;	/* default_permissions: the kernel checks access */
@@ -153,6 +164,10 @@ void front_log_counters(struct front *f);
 
 /* ops_ext.c: after a layout change the kernel may have cached */
 void front_iomap_inval(struct front *f, ext2_ino_t ino);
+/* -o node_cache: start at INIT when the kernel can prune (prune.c); stop before close. */
+void front_prune_start(struct front *f, unsigned int proto_minor);
+void front_prune_stop(struct front *f);
+
 static inline void front_count(uint64_t *c, uint64_t n)
 {
 	__atomic_add_fetch(c, n, __ATOMIC_RELAXED);

@@ -30,6 +30,7 @@ void front_op_init(void *userdata, struct fuse_conn_info *conn)
 	conn->time_gran = 1;
 	ngfs_debug(&f->nf, "init: proto %u.%u, want 0x%x", conn->proto_major,
 		   conn->proto_minor, conn->want);
+	front_prune_start(f, conn->proto_minor);
 }
 
 /*
@@ -42,6 +43,7 @@ void front_op_destroy(void *userdata)
 
 	if (f->destroyed)
 		return;
+	front_prune_stop(f);
 	ngfs_lock(&f->nf);
 	f->close_err = ngfs_close(&f->nf);
 	f->destroyed = 1;

@@ -55,6 +55,7 @@ static const struct fuse_opt front_opts[] = {
 	OPT("iomap_cache=%d", iomap_cache, 0),
 	OPT("attr_timeout=%lf", attr_timeout, 0),
 	OPT("entry_timeout=%lf", entry_timeout, 0),
+	OPT("node_cache=%lu", node_cache, 0),
 	/*
 	 * Accepted for compatibility with e2fsprogs' fuse2fs, ext4, and the
 	 * libfuse 2 / high-level options older scripts pass (libfuse 3's
@@ -217,6 +218,7 @@ int front_parse_args(int argc, char **argv, struct front_config *cfg)
 	cfg->acl = -1;
 	cfg->attr_timeout = FRONT_TIMEOUT_UNSET;	/* session.c picks the default */
 	cfg->entry_timeout = FRONT_TIMEOUT_UNSET;
+	cfg->node_cache = 131072;	/* a few MiB of nodes: prune.c */
 	cfg->iomap_cache = 1;
 	cfg->fs.journal_writes = 1;	/* filesystems with a journal */
 	cfg->args = (struct fuse_args)FUSE_ARGS_INIT(argc, argv);

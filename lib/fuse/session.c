@@ -200,7 +200,7 @@ void front_log_counters(struct front *f)
 		 "data_write_bytes=%llu inline_read_bytes=%llu inline_write_bytes=%llu "
 		 "iomap_config=%llu iomap_begin=%llu iomap_end=%llu iomap_ioend=%llu "
 		 "iomap_alloc=%llu upserts=%llu invals=%llu notify_errors=%llu statx=%llu "
-		 "syncfs=%llu",
+		 "syncfs=%llu pruned=%llu nodes_peak=%zu",
 		 f->iomap.on ? "iomap" : "classic",
 		 (unsigned long long)c->fuse_read, (unsigned long long)c->fuse_write,
 		 (unsigned long long)c->data_read_bytes, (unsigned long long)c->data_write_bytes,
@@ -211,7 +211,8 @@ void front_log_counters(struct front *f)
 		 (unsigned long long)c->iomap_alloc, (unsigned long long)c->upserts,
 		 (unsigned long long)c->invals, (unsigned long long)c->notify_errors,
 		 (unsigned long long)c->statx,
-		 (unsigned long long)c->syncfs);
+		 (unsigned long long)c->syncfs, (unsigned long long)c->pruned,
+		 f->nf.nodes_peak);
 }
 
 static int add_opt(struct fuse_args *args, const char *fmt, const char *val)
@@ -644,6 +645,7 @@ int front_run(struct front_config *cfg)
 		ret = mount_own_and_serve(cfg, f, se, &km, dev.blkdev ? dev.path : NULL);
 	else
 		ret = mount_libfuse_and_serve(cfg, f, se);
+	front_prune_stop(f);	/* no notifications after the session */
 	if (f->fatal)
 		ret = f->fatal;
 	if (ret != FRONT_EXIT_MOUNT)
