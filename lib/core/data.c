@@ -10,6 +10,7 @@
 #include <unistd.h>
 #include <linux/falloc.h>
 
+#include "array.h"
 #include "core/ngfs.h"
 
 static uint64_t dev_offset(struct ngfs *nf, const struct ngfs_map *map, uint64_t pos)
@@ -40,14 +41,8 @@ static int read_checks(struct ngfs *nf, ext2_ino_t ino, struct ext2_inode_large 
 
 static int add_seg(struct ngfs_io *io, uint64_t dev, size_t pos, size_t len, int zero)
 {
-	if (io->nseg == io->cap) {
-		size_t cap = io->cap ? io->cap * 2 : 8;
-		struct ngfs_seg *n = realloc(io->seg, cap * sizeof(*n));
-		if (!n)
-			return ENOMEM;
-		io->seg = n;
-		io->cap = cap;
-	}
+	if (ng_array_room(&io->seg, &io->cap, io->nseg, sizeof(*io->seg), 8))
+		return ENOMEM;
 	io->seg[io->nseg++] = (struct ngfs_seg){ .dev = dev, .pos = pos, .len = len,
 						 .zero = zero };
 	return 0;

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "array.h"
 #include "core/ngfs.h"
 
 /*
@@ -31,14 +32,8 @@ static int add_range(struct ngfs_metamap *m, blk64_t start, blk64_t len)
 {
 	if (!start || !len)
 		return 0;
-	if (m->n == m->cap) {
-		size_t cap = m->cap ? m->cap * 2 : 256;
-		void *r = realloc(m->r, cap * sizeof(*m->r));
-		if (!r)
-			return ENOMEM;
-		m->r = r;
-		m->cap = cap;
-	}
+	if (ng_array_room(&m->r, &m->cap, m->n, sizeof(*m->r), 256))
+		return ENOMEM;
 	m->r[m->n].start = start;
 	m->r[m->n].end = start + len;
 	m->n++;

@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <stdlib.h>
 
+#include "array.h"
 #include "core/ngfs.h"
 
 struct ngfs_inflight {
@@ -50,14 +51,9 @@ static struct ngfs_inflight *get(struct ngfs *nf, ext2_ino_t ino)
 
 	if (e)
 		return e;
-	if (nf->ninflight == nf->inflight_cap) {
-		size_t cap = nf->inflight_cap ? nf->inflight_cap * 2 : 16;
-		struct ngfs_inflight *n = realloc(nf->inflight, cap * sizeof(*n));
-		if (!n)
-			return NULL;
-		nf->inflight = n;
-		nf->inflight_cap = cap;
-	}
+	if (ng_array_room(&nf->inflight, &nf->inflight_cap, nf->ninflight,
+			  sizeof(*nf->inflight), 16))
+		return NULL;
 	e = &nf->inflight[nf->ninflight++];
 	e->ino = ino;
 	e->transfers = e->drainers = 0;

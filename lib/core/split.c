@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <stdlib.h>
 
+#include "array.h"
 #include "core/ngfs.h"
 #include "journal/journal.h"
 
@@ -122,14 +123,8 @@ int ngfs_punch_tail(struct ngfs *nf, ext2_ino_t ino, struct ext2_inode_large *in
 	 * maps, indirect blocks included), committed on its own.
 	 */
 	for (cur = lblk; cur < hi; cur = next) {
-		if (ncuts == cap) {
-			blk64_t *more = realloc(cuts, (cap = cap ? cap * 2 : 16) * sizeof(*cuts));
-			if (!more) {
-				err = ENOMEM;
-				goto out;
-			}
-			cuts = more;
-		}
+		if ((err = ng_array_room(&cuts, &cap, ncuts, sizeof(*cuts), 16)))
+			goto out;
 		cuts[ncuts++] = cur;
 		if ((err = batch_end(nf, ino, inode, cur, hi, budget, &next)))
 			goto out;

@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "array.h"
 #include "core/ngfs.h"
 
 /* Walks stop here: a corrupt tree may claim more than any real file has. */
@@ -39,14 +40,8 @@ static int claims_add(struct claims *c, blk64_t start, blk64_t len)
 		c->r[c->n - 1].len += len;	/* contiguous: one range */
 		return 0;
 	}
-	if (c->n == c->cap) {
-		size_t cap = c->cap ? c->cap * 2 : 64;
-		void *r = realloc(c->r, cap * sizeof(*c->r));
-		if (!r)
-			return ENOMEM;
-		c->r = r;
-		c->cap = cap;
-	}
+	if (ng_array_room(&c->r, &c->cap, c->n, sizeof(*c->r), 64))
+		return ENOMEM;
 	c->r[c->n].start = start;
 	c->r[c->n].len = len;
 	c->n++;

@@ -19,6 +19,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "array.h"
 #include "fuse/front.h"
 
 static void snapshot_free(struct front_dir *d)
@@ -36,14 +37,8 @@ static int snapshot_add(const char *name, size_t len, ext2_ino_t ino, int type, 
 {
 	struct front_dir *d = priv;
 
-	if (d->n == d->cap) {
-		size_t cap = d->cap ? d->cap * 2 : 64;
-		struct front_dirent *e = realloc(d->ents, cap * sizeof(*e));
-		if (!e)
-			return ENOMEM;
-		d->ents = e;
-		d->cap = cap;
-	}
+	if (ng_array_room(&d->ents, &d->cap, d->n, sizeof(*d->ents), 64))
+		return ENOMEM;
 	d->ents[d->n].name = strndup(name, len);
 	if (!d->ents[d->n].name)
 		return ENOMEM;

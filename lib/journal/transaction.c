@@ -15,6 +15,7 @@
 
 #include <et/com_err.h>
 
+#include "array.h"
 #include "io/fdio.h"
 #include "journal/jbd2.h"
 #include "journal/journal.h"
@@ -71,14 +72,8 @@ static int hook_write(void *ctx, uint64_t blk, const void *buf)
 		memcpy(b->data, buf, jw->j.bs);
 		return 0;
 	}
-	if (jw->nblocks == jw->cap) {
-		size_t cap = jw->cap ? jw->cap * 2 : 256;
-		struct tx_block *nb = realloc(jw->blocks, cap * sizeof(*nb));
-		if (!nb)
-			return ENOMEM;
-		jw->blocks = nb;
-		jw->cap = cap;
-	}
+	if (ng_array_room(&jw->blocks, &jw->cap, jw->nblocks, sizeof(*jw->blocks), 256))
+		return ENOMEM;
 	if ((jw->nblocks + 1) * 2 > jw->nslots && tx_rehash(jw, jw->nslots * 2))
 		return ENOMEM;
 	b = &jw->blocks[jw->nblocks];
@@ -151,19 +146,12 @@ void tx_reset(struct journal_w *jw)
 
 static void defer_free(struct journal_w *jw, blk64_t blk, blk64_t count)
 {
-	struct freed_range *r;
-
 	if (jw->nfreed && jw->freed[jw->nfreed - 1].blk + jw->freed[jw->nfreed - 1].count == blk) {
 		jw->freed[jw->nfreed - 1].count += count;
 	} else {
-		if (jw->nfreed == jw->freed_cap) {
-			size_t cap = jw->freed_cap ? jw->freed_cap * 2 : 64;
-			r = realloc(jw->freed, cap * sizeof(*r));
-			if (!r)
-				return;	/* no memory: the block is reusable at once (as before) */
-			jw->freed = r;
-			jw->freed_cap = cap;
-		}
+		/* No memory: the block is reusable at once (as before). */
+		if (ng_array_room(&jw->freed, &jw->freed_cap, jw->nfreed, sizeof(*jw->freed), 64))
+			return;
 		jw->freed[jw->nfreed].blk = blk;
 		jw->freed[jw->nfreed].count = count;
 		jw->nfreed++;
