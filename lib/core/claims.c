@@ -1,6 +1,6 @@
 /*
  * claims.c: what the allocation bitmaps must not lie about, checked once
- * per read-write mount.
+ * per read-write mount, when the bitmaps are loaded (ngfs_need_bitmaps).
  *
  * libext2fs allocates whatever the bitmaps call free.  On a damaged
  * filesystem a bitmap may call free a block that a file, the bad-blocks

@@ -224,5 +224,7 @@ int ngfs_check_writable(struct ngfs *nf)
 {
 	if (nf->shutdown)
 		return EIO;
-	return nf->readonly ? EROFS : 0;
+	if (nf->readonly)
+		return EROFS;
+	return ngfs_need_bitmaps(nf);	/* every change may allocate or free */
 }

@@ -368,6 +368,8 @@ int ngfs_fmap_alloc(struct ngfs *nf, ext2_ino_t ino, struct ext2_inode_large *in
 	errcode_t err = 0;
 	int ret;
 
+	if ((ret = ngfs_need_bitmaps(nf)))
+		return ret;
 	if (ngfs_inode_extents(inode)) {
 		err = extent_alloc(nf, ino, inode, lblk, len, unwritten);
 	} else if (unwritten) {

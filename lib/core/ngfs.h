@@ -83,6 +83,7 @@ struct ngfs {
 	struct ngfs_options opts;
 	const char *device;	/* for messages */
 	int readonly;		/* writes get EROFS (ro mount or remount-ro) */
+	int bitmaps_pending;	/* read-write, allocation bitmaps not loaded yet (mount.c) */
 	const char *ro_reason;	/* why we fell back to read-only, or NULL */
 	int shutdown;		/* EXT4_IOC_SHUTDOWN: everything gets EIO */
 	int dirty;		/* metadata changed since the last flush */
@@ -114,6 +115,10 @@ struct ngfs {
 	struct ngfs_commit_timer timer;
 };
 
+/* Allocation bitmaps, loaded at the first change (mount.c). */
+int ngfs_need_bitmaps(struct ngfs *nf);
+void ngfs_bitmaps_guard(struct ngfs *nf);
+
 /* Between verbs: commit a journal transaction that grew large (mount.c). */
 void ngfs_journal_between_verbs(struct ngfs *nf);
 
@@ -130,6 +135,8 @@ static inline void ngfs_lock_as(struct ngfs *nf, uid_t uid, gid_t gid)
 }
 static inline void ngfs_unlock(struct ngfs *nf)
 {
+	if (nf->bitmaps_pending)
+		ngfs_bitmaps_guard(nf);
 	if (nf->journal)
 		ngfs_journal_between_verbs(nf);
 	pthread_mutex_unlock(&nf->lock);

@@ -177,6 +177,9 @@ int ngfs_validate_blocks(struct ngfs *nf, ext2_ino_t ino, struct ext2_inode_larg
 	struct claims c = { NULL, 0, 0 };
 	int ret;
 
+	if ((ret = ngfs_need_bitmaps(nf)))	/* frees and allocates */
+		return ret;
+
 	if (ngfs_inode_inline(inode) ||
 	    !ext2fs_inode_has_valid_blocks2(nf->fs, (struct ext2_inode *)inode))
 		return 0;
@@ -204,6 +207,9 @@ int ngfs_validate_xattr_block(struct ngfs *nf, ext2_ino_t ino,
 	char *buf;
 	int ret = 0;
 
+	if ((ret = ngfs_need_bitmaps(nf)))	/* frees and allocates */
+		return ret;
+
 	if (!blk)
 		return 0;
 	if ((why = ngfs_bad_range(nf, blk, 1)))
@@ -227,6 +233,9 @@ int ngfs_validate_freeable(struct ngfs *nf, ext2_ino_t ino, const char *op)
 {
 	struct ext2_inode_large inode;
 	int ret;
+
+	if ((ret = ngfs_need_bitmaps(nf)))	/* frees and allocates */
+		return ret;
 
 	if (ngfs_claims_is_phantom_inode(nf, ino))
 		return ngfs_corrupt(nf, op, ino, "inode in use marked free in the inode bitmap");
@@ -276,6 +285,9 @@ int ngfs_new_inode(struct ngfs *nf, ext2_ino_t dir, mode_t mode, ext2_ino_t *out
 	ext2_ino_t ino;
 	errcode_t err;
 	int tries, ret;
+
+	if ((ret = ngfs_need_bitmaps(nf)))	/* frees and allocates */
+		return ret;
 
 	for (tries = 0; tries < 64; tries++) {
 		err = ext2fs_new_inode(nf->fs, dir, mode, NULL, &ino);

@@ -102,6 +102,19 @@ void ext_init_reply(struct front *f, uint32_t offered, uint32_t *flags, uint32_t
 							 " and direct I/O" : "direct I/O") : "");
 }
 
+/* Classic mode: the daemon alone does the device I/O (fdio_use_image). */
+void ext_classic_io(struct front *f)
+{
+	int err;
+
+	ngfs_lock(&f->nf);
+	err = fdio_use_image(f->nf.fs->io);
+	ngfs_unlock(&f->nf);
+	if (err)
+		ngfs_log("%s: cannot flush the loop device (%s); staying on it", f->nf.device,
+			 strerror(err));
+}
+
 /* ---- FUSE_IOMAP_CONFIG ---- */
 
 /* Register our device (plain fuse mounts); fuseblk's is id 1 already. */

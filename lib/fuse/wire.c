@@ -204,6 +204,8 @@ static ssize_t wire_writev(int fd, struct iovec *iov, int count, void *userdata)
 		f->wire.init_unique = 0;
 		own_init_reply(f, io);
 		ext_init_reply(f, f->wire.offered_flags2, &io->flags, &io->flags2, &fail);
+		if (!fail && !f->iomap.on)
+			ext_classic_io(f);
 		if (fail) {
 			struct fuse_out_header err = {
 				.len = sizeof(err), .error = -EPROTO, .unique = out->unique,

@@ -46,6 +46,7 @@ void front_op_tmpfile(struct wire_req *r, const void *arg, size_t arglen);
 
 /* ops_ext.c: the handlers for what libfuse does not dispatch */
 void ext_dispatch(struct wire_req *r, const void *arg, size_t arglen);
+void ext_classic_io(struct front *f);
 void ext_init_reply(struct front *f, uint32_t offered_flags2, uint32_t *flags,
 		    uint32_t *flags2, int *fail);
 

@@ -395,6 +395,17 @@ int fdio_sync(io_channel ch)
 	return 0;
 }
 
+void fdio_prefetch(io_channel ch, uint64_t off, uint64_t len)
+{
+	struct fdio_private *p = priv(ch);
+
+	if (p->t.direct || off >= p->size)
+		return;		/* O_DIRECT: no page cache to fill */
+	if (len > p->size - off)
+		len = p->size - off;
+	posix_fadvise(p->t.fd, (off_t)(off + p->t.offset), (off_t)len, POSIX_FADV_WILLNEED);
+}
+
 void fdio_set_hook(io_channel ch, const struct fdio_hook *hook)
 {
 	if (hook)
@@ -507,6 +518,33 @@ static void open_dio_fd(struct fdio_private *p)
 	if (ioctl(p->dio_fd, BLKSSZGET, &ssz) || ssz < 512 || ssz > FDIO_ALIGN)
 		ssz = FDIO_ALIGN;
 	p->dio_align = ssz;
+}
+
+/*
+ * An image file is attached to a loop device only so that the mount is
+ * fuseblk (umount waits for us); in classic mode nobody else does I/O
+ * through that device.  Reading and writing the image directly skips the
+ * loop driver's second page cache and its copy (dd here: writes about 2x,
+ * reads about 3x faster).  What went through the loop device so far is
+ * flushed to the image first; its cached pages are dropped.
+ */
+int fdio_use_image(io_channel ch)
+{
+	struct fdio_private *p = priv(ch);
+
+	if (p->t.image_fd < 0 || p->t.image_fd == p->t.fd || p->t.direct)
+		return 0;
+	if (p->t.writable && fsync(p->t.fd))
+		return errno;
+	posix_fadvise(p->t.fd, 0, 0, POSIX_FADV_DONTNEED);
+	p->t.fd = p->t.image_fd;
+	ch->flags &= ~CHANNEL_FLAGS_BLOCK_DEVICE;	/* discards punch holes now */
+	if (p->dio_fd >= 0) {
+		close(p->dio_fd);
+		p->dio_fd = -1;
+		open_dio_fd(p);
+	}
+	return 0;
 }
 
 int fdio_data_pread_direct(io_channel ch, void *buf, size_t len, uint64_t off)

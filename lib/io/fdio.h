@@ -43,7 +43,11 @@ int fdio_zero(io_channel ch, uint64_t off, uint64_t len);
  */
 int fdio_data_claim(io_channel ch, uint64_t off, uint64_t len);	/* under the lock */
 int fdio_sync(io_channel ch);
+/* Start reading [off, off+len) into the page cache; no wait, no error (a hint). */
+void fdio_prefetch(io_channel ch, uint64_t off, uint64_t len);
 int fdio_set_direct(io_channel ch);
+/* Classic mode on an image behind a loop device: do I/O on the image itself. */
+int fdio_use_image(io_channel ch);
 int fdio_fd(io_channel ch);
 /* Bytes of the device after the offset: no read, write or discard goes past them. */
 uint64_t fdio_size(io_channel ch);
