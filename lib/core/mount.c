@@ -155,6 +155,8 @@ static void prefetch_bitmaps(ext2_filsys fs)
  * bigalloc's cluster bitmaps, libext2fs fills the trees itself.
  */
 #define FLAT_BITMAPS_MAX (64ULL << 20)
+/* Up to this many groups (32 GiB of 4 KiB blocks) the bitmaps are read at mount. */
+#define EAGER_BITMAP_GROUPS 256
 
 /* The runs of set bits in FLAT[first..last] into a new tree bitmap. */
 static errcode_t runs_to_tree(ext2_filsys fs, ext2fs_generic_bitmap flat, int inodes,
@@ -426,6 +428,8 @@ static int fits_device(ext2_filsys fs, const char *device, char *msg, size_t msg
 	return 0;
 }
 
+static int bitmaps_load(struct ngfs *nf, int at_mount);
+
 int ngfs_open(struct ngfs *nf, const struct fdio_target *dev, const char *device,
 	      const struct ngfs_options *opts, char *msg, size_t msglen)
 {
@@ -529,7 +533,14 @@ int ngfs_open(struct ngfs *nf, const struct fdio_target *dev, const char *device
 		}
 		nf->fs = rw;
 		nf->fs->default_bitmap_type = EXT2FS_BMAP64_RBTREE;
-		nf->bitmaps_pending = 1;	/* ngfs_need_bitmaps, at the first change */
+		/*
+		 * Small filesystems read their bitmaps now (a few reads), so
+		 * that damaged ones make the mount itself read-only; large
+		 * ones at the first change (ngfs_need_bitmaps).
+		 */
+		nf->bitmaps_pending = 1;
+		if (nf->fs->group_desc_count <= EAGER_BITMAP_GROUPS)
+			bitmaps_load(nf, 1);
 	}
 	if (nf->opts.errors == NGFS_ERRORS_DEFAULT) {
 		switch (nf->fs->super->s_errors) {
@@ -565,7 +576,7 @@ int ngfs_open(struct ngfs *nf, const struct fdio_target *dev, const char *device
 	/* What an unclean shutdown left half-done: truncates and open unlinked files. */
 	if (!nf->readonly && (nf->fs->super->s_last_orphan ||
 			      ext2fs_has_feature_orphan_present(nf->fs->super)))
-		ngfs_need_bitmaps(nf);
+		bitmaps_load(nf, 1);
 	if (!nf->readonly && ngfs_recover_orphans(nf, reason, sizeof(reason))) {
 		/* Half-processed: not clean until e2fsck has looked. */
 		nf->fs->super->s_state |= EXT2_ERROR_FS;
@@ -578,15 +589,16 @@ int ngfs_open(struct ngfs *nf, const struct fdio_target *dev, const char *device
 }
 
 /*
- * The allocation bitmaps are read at the first change, not at mount: like
- * the kernel, which reads a group's bitmaps when it first allocates there,
- * a mount (and a session that only reads) does not pay for them (on a
- * 1 TiB filesystem they were three quarters of the mount).  Every path
- * that allocates or frees comes here first: ngfs_check_writable, the
- * free-time validation and inode allocation (validate.c).  Damaged
- * bitmaps make the filesystem read-only, with the reason, as at mount.
+ * The allocation bitmaps of a large filesystem are read at the first
+ * change, not at mount: like the kernel, which reads a group's bitmaps when
+ * it first allocates there, a mount (and a session that only reads) does
+ * not pay for them (on a 1 TiB filesystem they were three quarters of the
+ * mount).  Every path that allocates or frees comes here first:
+ * ngfs_check_writable, the free-time validation, inode and block
+ * allocation (validate.c, fmap.c).  Damaged bitmaps make the filesystem
+ * read-only from then on, with the reason in the log.
  */
-int ngfs_need_bitmaps(struct ngfs *nf)
+static int bitmaps_load(struct ngfs *nf, int at_mount)
 {
 	static char reason[256];
 	errcode_t err;
@@ -599,13 +611,19 @@ int ngfs_need_bitmaps(struct ngfs *nf)
 	if (err) {
 		snprintf(reason, sizeof(reason), "allocation bitmaps are damaged (%s); run e2fsck",
 			 error_message(err));
-		ngfs_log("%s: %s; read-only from now on", nf->device, reason);
+		if (!at_mount)	/* at mount, the mount's message gives the reason */
+			ngfs_log("%s: %s; read-only from now on", nf->device, reason);
 		nf->readonly = 1;
 		nf->ro_reason = reason;
 		return EROFS;
 	}
 	ngfs_claims_scan(nf);	/* bitmaps that lie: claims.c */
 	return nf->readonly ? EROFS : 0;
+}
+
+int ngfs_need_bitmaps(struct ngfs *nf)
+{
+	return bitmaps_load(nf, 0);
 }
 
 /*

@@ -534,7 +534,9 @@ int fdio_use_image(io_channel ch)
 
 	if (p->t.image_fd < 0 || p->t.image_fd == p->t.fd || p->t.direct)
 		return 0;
-	if (p->t.writable && fsync(p->t.fd))
+	/* Written through to the image's page cache is enough: no device flush. */
+	if (p->t.writable && sync_file_range(p->t.fd, 0, 0, SYNC_FILE_RANGE_WAIT_BEFORE |
+					     SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER))
 		return errno;
 	posix_fadvise(p->t.fd, 0, 0, POSIX_FADV_DONTNEED);
 	p->t.fd = p->t.image_fd;
