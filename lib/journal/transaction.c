@@ -377,8 +377,13 @@ errcode_t journal_start(ext2_filsys fs, struct journal_w **out, char *why, size_
 		snprintf(why, len, "out of memory");
 		goto fail;
 	}
-	/* Our features in the journal superblock now (the log stays empty). */
-	if ((err = jsb_write(jw, 0, jw->tid)) || (err = fdio_sync(fs->io))) {
+	/*
+	 * Our features in the journal superblock now (the log stays empty).
+	 * No flush of its own: the first commit's first flush makes it durable
+	 * before any commit block is written, and until then either copy
+	 * describes an empty log (one device flush less per mount).
+	 */
+	if ((err = jsb_write(jw, 0, jw->tid))) {
 		snprintf(why, len, "cannot write the journal superblock: %s", error_message(err));
 		goto fail;
 	}
