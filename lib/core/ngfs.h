@@ -83,7 +83,7 @@ struct ngfs {
 	struct ngfs_options opts;
 	const char *device;	/* for messages */
 	int readonly;		/* writes get EROFS (ro mount or remount-ro) */
-	int bitmaps_pending;	/* read-write, allocation bitmaps not loaded yet (mount.c) */
+	int bitmaps_pending;	/* read-write, allocation bitmaps not loaded yet (bitmaps.c) */
 	const char *ro_reason;	/* why we fell back to read-only, or NULL */
 	int shutdown;		/* EXT4_IOC_SHUTDOWN: everything gets EIO */
 	int dirty;		/* metadata changed since the last flush */
@@ -115,7 +115,9 @@ struct ngfs {
 	struct ngfs_commit_timer timer;
 };
 
-/* Allocation bitmaps, loaded at the first change (mount.c). */
+/* Allocation bitmaps, loaded at mount or at the first change (bitmaps.c). */
+void ngfs_bitmaps_mount(struct ngfs *nf);
+int ngfs_bitmaps_load(struct ngfs *nf, int at_mount);
 int ngfs_need_bitmaps(struct ngfs *nf);
 void ngfs_bitmaps_guard(struct ngfs *nf);
 
