@@ -177,5 +177,5 @@ ng_is_fuse() {
 # numbers, lists and names stripped), one per line; none for a clean image.
 # A write session must never add a kind: comm -13 before after is empty.
 ng_fsck_kinds() {
-    timeout 30 e2fsck -fn "$1" 2>&1 | "$TOP/tests/fsck-kinds"
+    timeout -k 5 30 e2fsck -fn "$1" 2>&1 | "$TOP/tests/fsck-kinds"
 }

@@ -172,15 +172,18 @@ void ngfs_bitmaps_guard(struct ngfs *nf)
 	nf->ro_reason = "internal error: allocation before the bitmaps were loaded";
 }
 
-/* A read-write mount: load now (small filesystem) or mark pending. */
-void ngfs_bitmaps_mount(struct ngfs *nf)
+/*
+ * At a read-write mount, after the errors= policy and the metadata map
+ * (the claims scan needs both): small filesystems, and any with orphans to
+ * process, read their bitmaps now (a few reads), so that damaged ones make
+ * the mount itself read-only; large ones at the first change.  Bitmaps
+ * that cannot be loaded at mount leave the handle read-only too: nothing
+ * is written, not even the unmount's superblock.
+ */
+void ngfs_bitmaps_mount(struct ngfs *nf, int now)
 {
-	/*
-	 * Small filesystems read their bitmaps now (a few reads), so that
-	 * damaged ones make the mount itself read-only; large ones at the
-	 * first change.
-	 */
-	nf->bitmaps_pending = 1;
-	if (nf->fs->group_desc_count <= EAGER_BITMAP_GROUPS)
-		ngfs_bitmaps_load(nf, 1);
+	if (!now && nf->fs->group_desc_count > EAGER_BITMAP_GROUPS)
+		return;
+	if (ngfs_bitmaps_load(nf, 1) && !nf->fs->block_map)
+		nf->fs->flags &= ~EXT2_FLAG_RW;
 }

@@ -427,7 +427,7 @@ int ngfs_open(struct ngfs *nf, const struct fdio_target *dev, const char *device
 		}
 		nf->fs = rw;
 		nf->fs->default_bitmap_type = EXT2FS_BMAP64_RBTREE;
-		ngfs_bitmaps_mount(nf);	/* now, or at the first change: bitmaps.c */
+		nf->bitmaps_pending = 1;	/* loaded below, or at the first change */
 	}
 	if (nf->opts.errors == NGFS_ERRORS_DEFAULT) {
 		switch (nf->fs->super->s_errors) {
@@ -461,9 +461,10 @@ int ngfs_open(struct ngfs *nf, const struct fdio_target *dev, const char *device
 		return NGFS_OPEN_BADFS;
 	}
 	/* What an unclean shutdown left half-done: truncates and open unlinked files. */
-	if (!nf->readonly && (nf->fs->super->s_last_orphan ||
-			      ext2fs_has_feature_orphan_present(nf->fs->super)))
-		ngfs_bitmaps_load(nf, 1);
+	/* The allocation bitmaps now, or at the first change (bitmaps.c). */
+	if (!nf->readonly)
+		ngfs_bitmaps_mount(nf, nf->fs->super->s_last_orphan ||
+				   ext2fs_has_feature_orphan_present(nf->fs->super));
 	if (!nf->readonly && ngfs_recover_orphans(nf, reason, sizeof(reason))) {
 		/* Half-processed: not clean until e2fsck has looked. */
 		nf->fs->super->s_state |= EXT2_ERROR_FS;

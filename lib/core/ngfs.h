@@ -116,7 +116,7 @@ struct ngfs {
 };
 
 /* Allocation bitmaps, loaded at mount or at the first change (bitmaps.c). */
-void ngfs_bitmaps_mount(struct ngfs *nf);
+void ngfs_bitmaps_mount(struct ngfs *nf, int now);
 int ngfs_bitmaps_load(struct ngfs *nf, int at_mount);
 int ngfs_need_bitmaps(struct ngfs *nf);
 void ngfs_bitmaps_guard(struct ngfs *nf);
