@@ -63,14 +63,13 @@ static void prefetch_bitmaps(ext2_filsys fs)
 /* Up to this many groups (32 GiB of 4 KiB blocks) the bitmaps are read at mount. */
 #define EAGER_BITMAP_GROUPS 256
 
-/* The runs of set bits in FLAT[first..last] into a new tree bitmap. */
+/* The runs of set bits in FLAT[first..last] into a new bitmap of the default (tree) type. */
 static errcode_t runs_to_tree(ext2_filsys fs, ext2fs_generic_bitmap flat, int inodes,
 			      uint64_t first, uint64_t last, ext2fs_generic_bitmap *tree)
 {
 	__u64 at = first, set, clear;
 	errcode_t err;
 
-	fs->default_bitmap_type = EXT2FS_BMAP64_RBTREE;
 	err = inodes ? ext2fs_allocate_inode_bitmap(fs, "inode bitmap", tree) :
 		       ext2fs_allocate_block_bitmap(fs, "block bitmap", tree);
 	while (!err && at <= last) {

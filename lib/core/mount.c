@@ -460,11 +460,11 @@ int ngfs_open(struct ngfs *nf, const struct fdio_target *dev, const char *device
 		ext2fs_close_free(&nf->fs);
 		return NGFS_OPEN_BADFS;
 	}
-	/* What an unclean shutdown left half-done: truncates and open unlinked files. */
 	/* The allocation bitmaps now, or at the first change (bitmaps.c). */
 	if (!nf->readonly)
 		ngfs_bitmaps_mount(nf, nf->fs->super->s_last_orphan ||
 				   ext2fs_has_feature_orphan_present(nf->fs->super));
+	/* What an unclean shutdown left half-done: truncates and open unlinked files. */
 	if (!nf->readonly && ngfs_recover_orphans(nf, reason, sizeof(reason))) {
 		/* Half-processed: not clean until e2fsck has looked. */
 		nf->fs->super->s_state |= EXT2_ERROR_FS;
